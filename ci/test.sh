@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The project's test command (the README's second command; .ci/run calls it).
+# On a fresh Debian 12 machine with Rust it installs what the tests need, fetches the real test models into a
+# cache outside the repository, then runs format, lint and every test of the workspace.
+#
+# Environment:
+#   JAN_TEST_MODELS   where the test models are cached (default: ~/.cache/jan-test-models)
+#   JAN_TEST_QUICK=1  skip fmt and clippy (for a fast local loop)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+log() { printf '\n[test] %s\n' "$*" >&2; }
+started=$SECONDS
+
+log "toolchain: $(cargo --version), $(rustc --version)"
+if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
+  rustup component add clippy rustfmt >/dev/null 2>&1 || true
+fi
+
+log "test models"
+ci/fetch-test-models.sh >/dev/null
+
+if [[ "${JAN_TEST_QUICK:-0}" != 1 ]]; then
+  log "cargo fmt --check"
+  cargo fmt --all -- --check
+  log "cargo clippy (warnings are errors)"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+log "cargo test"
+if command -v cargo-nextest >/dev/null 2>&1 || cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  # nextest does not run doc tests
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+log "all tests passed in $((SECONDS - started)) s"

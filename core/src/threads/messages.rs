@@ -1,0 +1,238 @@
+//! Messages of a thread: `messages.jsonl`, one JSON object per line.
+//!
+//! Appends add one fsynced line. Updates and deletes rewrite the file atomically and touch only the target line:
+//! every other line is kept byte for byte, including lines the core cannot parse, so nothing a newer Jan (or a
+//! hand edit) wrote is lost.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::types::{Message, MessageContent, MessageStatus, Role};
+use super::{MESSAGES_FILE, THREAD_FILE, ThreadsApi};
+use crate::error::{Error, IoContext, Result};
+use crate::events::Event;
+use crate::ids::{self, IdKind};
+use crate::serde_util::overlay;
+use crate::storage::{self, blocking};
+use crate::time::now_millis;
+
+/// A message to append.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewMessage {
+    pub role: Role,
+    #[serde(default)]
+    pub content: Vec<MessageContent>,
+    /// Defaults to `ready`; a reply about to be generated starts as `pending`.
+    #[serde(default)]
+    pub status: Option<MessageStatus>,
+    #[serde(default)]
+    pub assistant_id: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl NewMessage {
+    /// A ready text message.
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        NewMessage { role, content: vec![MessageContent::text(text)], status: None, assistant_id: None, metadata: None }
+    }
+
+    /// An empty assistant reply in `pending` status, to be filled as it is generated.
+    pub fn pending_reply(assistant_id: impl Into<String>) -> Self {
+        NewMessage {
+            role: Role::Assistant,
+            content: Vec::new(),
+            status: Some(MessageStatus::Pending),
+            assistant_id: Some(assistant_id.into()),
+            metadata: None,
+        }
+    }
+}
+
+/// A change to a message; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MessageUpdate {
+    /// Replaces the content.
+    pub content: Option<Vec<MessageContent>>,
+    /// `pending` may become anything; a final status (`ready`, `stopped`, `error`) cannot change any more.
+    pub status: Option<MessageStatus>,
+    /// Merged key by key into the message's metadata.
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl MessageUpdate {
+    /// Finishes a pending reply with its final text.
+    pub fn finish(text: impl Into<String>, status: MessageStatus) -> Self {
+        MessageUpdate { content: Some(vec![MessageContent::text(text)]), status: Some(status), metadata: None }
+    }
+}
+
+impl ThreadsApi {
+    /// Appends a message to a thread (a new ULID id) and bumps the thread's `updated`.
+    pub async fn add_message(&self, thread_id: &str, new: NewMessage) -> Result<Message> {
+        if let Some(a) = &new.assistant_id {
+            ids::check(IdKind::Assistant, a)?;
+        }
+        let dir = self.dir(thread_id)?;
+        let _guard = self.lock(thread_id).await;
+        let thread_id = thread_id.to_owned();
+        let (message, thread) = blocking(move || {
+            let mut thread = super::read_thread(&dir, &thread_id)?;
+            let now = now_millis();
+            let message = Message {
+                id: ulid::Ulid::new().to_string(),
+                object: "thread.message".into(),
+                thread_id: thread_id.clone(),
+                assistant_id: new.assistant_id,
+                role: new.role,
+                content: new.content,
+                status: new.status.unwrap_or(MessageStatus::Ready),
+                created: Some(now),
+                updated: Some(now),
+                metadata: new.metadata,
+                extra: Map::new(),
+            };
+            storage::append_jsonl(&dir.join(MESSAGES_FILE), &message)?;
+            thread.updated = Some(now);
+            storage::write_json(&dir.join(THREAD_FILE), &thread)?;
+            Ok((message, thread))
+        })
+        .await?;
+        self.inner.emit(Event::MessageCreated { message: message.clone() });
+        self.inner.emit(Event::ThreadUpdated { thread });
+        Ok(message)
+    }
+
+    /// The readable messages of a thread in the order they were written.
+    pub async fn messages(&self, thread_id: &str) -> Result<Vec<Message>> {
+        let dir = self.dir(thread_id)?;
+        let thread_id = thread_id.to_owned();
+        blocking(move || {
+            super::read_thread(&dir, &thread_id)?;
+            let mut messages: Vec<Message> = storage::read_jsonl(&dir.join(MESSAGES_FILE))?;
+            for m in &mut messages {
+                if m.thread_id.is_empty() {
+                    m.thread_id.clone_from(&thread_id);
+                }
+            }
+            Ok(messages)
+        })
+        .await
+    }
+
+    /// One message.
+    pub async fn message(&self, thread_id: &str, message_id: &str) -> Result<Message> {
+        ids::check(IdKind::Message, message_id)?;
+        self.messages(thread_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|m| m.id == message_id)
+            .ok_or_else(|| Error::not_found("message", message_id))
+    }
+
+    /// Changes a message's content, status or metadata (a reply goes pending -> ready / stopped / error).
+    pub async fn update_message(
+        &self,
+        thread_id: &str,
+        message_id: &str,
+        mut update: MessageUpdate,
+    ) -> Result<Message> {
+        ids::check(IdKind::Message, message_id)?;
+        let dir = self.dir(thread_id)?;
+        let _guard = self.lock(thread_id).await;
+        let (thread_id, message_id) = (thread_id.to_owned(), message_id.to_owned());
+        let message = blocking(move || {
+            super::read_thread(&dir, &thread_id)?;
+            let mut updated = None;
+            rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |line| {
+                let mut message: Message = serde_json::from_slice(line).map_err(|e| Error::CorruptFile {
+                    path: dir.join(MESSAGES_FILE),
+                    message: format!("message {message_id}: {e}"),
+                })?;
+                if let Some(status) = update.status {
+                    if message.status.is_final() && status != message.status {
+                        return Err(Error::Conflict(format!(
+                            "message {message_id} is already {:?} and cannot become {status:?}",
+                            message.status
+                        )));
+                    }
+                    message.status = status;
+                }
+                if let Some(content) = update.content.take() {
+                    message.content = content;
+                }
+                if let Some(extra) = update.metadata.take() {
+                    overlay(message.metadata.get_or_insert_with(Map::new), &extra);
+                }
+                message.updated = Some(now_millis());
+                let line = serde_json::to_vec(&message)
+                    .map_err(|e| Error::InvalidRequest(format!("cannot serialise message: {e}")))?;
+                updated = Some(message);
+                Ok(Some(line))
+            })?;
+            updated.ok_or_else(|| Error::not_found("message", message_id))
+        })
+        .await?;
+        self.inner.emit(Event::MessageUpdated { message: message.clone() });
+        Ok(message)
+    }
+
+    /// Removes a message from a thread (used by "regenerate" and "edit and resend").
+    pub async fn delete_message(&self, thread_id: &str, message_id: &str) -> Result<()> {
+        ids::check(IdKind::Message, message_id)?;
+        let dir = self.dir(thread_id)?;
+        let _guard = self.lock(thread_id).await;
+        let (thread_id, message_id) = (thread_id.to_owned(), message_id.to_owned());
+        blocking(move || {
+            super::read_thread(&dir, &thread_id)?;
+            let mut found = false;
+            rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |_| {
+                found = true;
+                Ok(None)
+            })?;
+            if found { Ok(()) } else { Err(Error::not_found("message", message_id)) }
+        })
+        .await
+    }
+}
+
+/// Rewrites the last line whose `id` is `id` with what `edit` returns (`None` removes it), keeping every other
+/// line byte for byte. Does nothing when no line has that id.
+fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<()> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).context(|| format!("reading {}", path.display())),
+    };
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let line_id = |line: &[u8]| -> Option<String> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        serde_json::from_slice::<Id>(line).ok().map(|v| v.id)
+    };
+    let Some(index) = lines.iter().rposition(|l| line_id(l).as_deref() == Some(id)) else { return Ok(()) };
+    let replacement = edit(lines[index])?;
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    for (i, line) in lines.iter().enumerate() {
+        let line: &[u8] = if i == index {
+            match &replacement {
+                Some(r) => r,
+                None => continue,
+            }
+        } else {
+            line
+        };
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    storage::write_atomic(path, &out)
+}
