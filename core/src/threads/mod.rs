@@ -118,7 +118,7 @@ impl ThreadsApi {
         let area = self.inner.area_dir("threads");
         let thread = blocking(move || {
             let base = format!("{assistant_id}_{}", now_secs());
-            for n in 0u32.. {
+            for n in 0..1000u32 {
                 let id = if n == 0 { base.clone() } else { format!("{base}_{n}") };
                 let id = if ids::check(IdKind::Thread, &id).is_ok() { id } else { ulid::Ulid::new().to_string() };
                 let dir = area.join(&id);
@@ -133,7 +133,7 @@ impl ThreadsApi {
                     Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
                 }
             }
-            unreachable!("u32 ids exhausted")
+            Err(Error::Conflict(format!("no free thread id left for {base}")))
         })
         .await?;
         self.inner.emit(Event::ThreadUpdated { thread: thread.clone() });
