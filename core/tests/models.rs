@@ -146,7 +146,8 @@ async fn remote_models_are_listed_without_files_and_delete_removes_everything() 
     }))
     .unwrap();
     jan.models().create(remote.clone()).await.unwrap();
-    assert_eq!(jan.models().create(remote).await.unwrap_err().code(), "conflict");
+    assert_eq!(jan.models().create(remote.clone()).await.unwrap_err().code(), "conflict");
+    assert_eq!(jan.downloads().start(remote).await.unwrap_err().code(), "invalid_request", "nothing to download");
     let listed = jan.models().list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(!listed[0].is_local());

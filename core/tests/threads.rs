@@ -106,9 +106,12 @@ async fn a_reply_goes_pending_to_ready_and_then_stays_final() {
     assert!(ulid::Ulid::from_string(&reply.id).is_ok(), "ULID ids");
     assert!(reply.id > question.id, "ULIDs sort by creation");
 
+    let last_message = |t: jan_core::threads::Thread| t.metadata.unwrap()["lastMessage"].as_str().map(str::to_owned);
+    assert_eq!(last_message(threads.get(&t.id).await.unwrap()).as_deref(), Some("What is 2+2?"));
     let done =
         threads.update_message(&t.id, &reply.id, MessageUpdate::finish("4", MessageStatus::Ready)).await.unwrap();
     assert_eq!((done.status, done.text().as_str()), (MessageStatus::Ready, "4"));
+    assert_eq!(last_message(threads.get(&t.id).await.unwrap()).as_deref(), Some("4"), "Jan's thread preview");
     let err =
         threads.update_message(&t.id, &reply.id, MessageUpdate::finish("5", MessageStatus::Stopped)).await.unwrap_err();
     assert_eq!(err.code(), "conflict");

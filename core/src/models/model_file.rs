@@ -156,8 +156,12 @@ impl ModelFile {
         LOCAL_ENGINES.contains(&self.engine.as_str())
     }
 
-    /// The files of this model: `sources`, or the older `source_url` (its file name is the URL's last segment).
+    /// The files of a local model: `sources`, or the older `source_url` (its file name is the URL's last
+    /// segment). Remote-engine models have none (Jan's own put a web page in `source_url`).
     pub fn effective_sources(&self) -> Vec<ModelSource> {
+        if !self.is_local() {
+            return Vec::new();
+        }
         if let Some(sources) = self.sources.as_ref().filter(|s| !s.is_empty()) {
             return sources.clone();
         }
@@ -170,6 +174,9 @@ impl ModelFile {
     /// file name, else the first source's file name. Anything that is not a plain file name is ignored, so a
     /// model.json can never point the engine outside its own folder.
     pub fn weights_file_name(&self) -> Option<String> {
+        if !self.is_local() {
+            return None;
+        }
         let candidates = self
             .settings
             .llama_model_path

@@ -97,6 +97,7 @@ impl ThreadsApi {
             };
             storage::append_jsonl(&dir.join(MESSAGES_FILE), &message)?;
             thread.updated = Some(now);
+            set_last_message(&mut thread, &message);
             storage::write_json(&dir.join(THREAD_FILE), &thread)?;
             Ok((message, thread))
         })
@@ -146,9 +147,10 @@ impl ThreadsApi {
         let _guard = self.lock(thread_id).await;
         let (thread_id, message_id) = (thread_id.to_owned(), message_id.to_owned());
         let message = blocking(move || {
-            super::read_thread(&dir, &thread_id)?;
+            let mut thread = super::read_thread(&dir, &thread_id)?;
             let mut updated = None;
-            rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |line| {
+            let content_changed = update.content.is_some();
+            let was_last = rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |line| {
                 let mut message: Message = serde_json::from_slice(line).map_err(|e| Error::CorruptFile {
                     path: dir.join(MESSAGES_FILE),
                     message: format!("message {message_id}: {e}"),
@@ -174,10 +176,19 @@ impl ThreadsApi {
                 updated = Some(message);
                 Ok(Some(line))
             })?;
-            updated.ok_or_else(|| Error::not_found("message", message_id))
+            let message = updated.ok_or_else(|| Error::not_found("message", message_id))?;
+            // The desktop app shows a thread's last message from thread.json; keep it current.
+            let thread = (was_last && content_changed && set_last_message(&mut thread, &message))
+                .then(|| storage::write_json(&dir.join(THREAD_FILE), &thread).map(|()| thread))
+                .transpose()?;
+            Ok((message, thread))
         })
         .await?;
+        let (message, thread) = message;
         self.inner.emit(Event::MessageUpdated { message: message.clone() });
+        if let Some(thread) = thread {
+            self.inner.emit(Event::ThreadUpdated { thread });
+        }
         Ok(message)
     }
 
@@ -190,7 +201,7 @@ impl ThreadsApi {
         blocking(move || {
             super::read_thread(&dir, &thread_id)?;
             let mut found = false;
-            rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |_| {
+            let _ = rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |_| {
                 found = true;
                 Ok(None)
             })?;
@@ -200,12 +211,23 @@ impl ThreadsApi {
     }
 }
 
+/// Sets Jan's `metadata.lastMessage` (the preview the desktop app shows) from a message with text; returns
+/// whether it changed.
+fn set_last_message(thread: &mut super::Thread, message: &super::Message) -> bool {
+    let text = message.text();
+    if text.is_empty() {
+        return false;
+    }
+    thread.metadata.get_or_insert_with(Map::new).insert("lastMessage".into(), Value::String(text));
+    true
+}
+
 /// Rewrites the last line whose `id` is `id` with what `edit` returns (`None` removes it), keeping every other
-/// line byte for byte. Does nothing when no line has that id.
-fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<()> {
+/// line byte for byte. Does nothing when no line has that id. Returns whether the line was the file's last.
+fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<bool> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e).context(|| format!("reading {}", path.display())),
     };
     let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
@@ -219,7 +241,7 @@ fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Opt
         }
         serde_json::from_slice::<Id>(line).ok().map(|v| v.id)
     };
-    let Some(index) = lines.iter().rposition(|l| line_id(l).as_deref() == Some(id)) else { return Ok(()) };
+    let Some(index) = lines.iter().rposition(|l| line_id(l).as_deref() == Some(id)) else { return Ok(false) };
     let replacement = edit(lines[index])?;
     let mut out = Vec::with_capacity(bytes.len() + 256);
     for (i, line) in lines.iter().enumerate() {
@@ -234,5 +256,6 @@ fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Opt
         out.extend_from_slice(line);
         out.push(b'\n');
     }
-    storage::write_atomic(path, &out)
+    storage::write_atomic(path, &out)?;
+    Ok(index + 1 == lines.len())
 }

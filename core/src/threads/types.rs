@@ -132,6 +132,9 @@ pub struct TextContent {
     pub value: String,
     #[serde(default)]
     pub annotations: Vec<Value>,
+    /// Other keys (Jan 0.4 put an attachment's `name` and `size` here), preserved.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl MessageContent {
@@ -139,7 +142,7 @@ impl MessageContent {
     pub fn text(value: impl Into<String>) -> Self {
         MessageContent {
             kind: "text".to_owned(),
-            text: Some(TextContent { value: value.into(), annotations: Vec::new() }),
+            text: Some(TextContent { value: value.into(), annotations: Vec::new(), extra: Map::new() }),
             extra: Map::new(),
         }
     }
