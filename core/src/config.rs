@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::inference::InferenceConfig;
+
 /// Settings for [`crate::Jan::open`]. Everything but the data folder has a default that suits the desktop app.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -19,6 +21,8 @@ pub struct JanConfig {
     pub download_read_timeout: Duration,
     /// How often download progress events are emitted at most (the final one is always emitted).
     pub progress_interval: Duration,
+    /// Devices, queues and memory for inference.
+    pub inference: InferenceConfig,
 }
 
 impl JanConfig {
@@ -31,6 +35,7 @@ impl JanConfig {
             download_retry_backoff: Duration::from_millis(500),
             download_read_timeout: Duration::from_secs(60),
             progress_interval: Duration::from_millis(200),
+            inference: InferenceConfig::default(),
         }
     }
 
@@ -55,6 +60,12 @@ impl JanConfig {
     /// Sets how long a download may stall before it is retried.
     pub fn with_download_read_timeout(mut self, timeout: Duration) -> Self {
         self.download_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how inference runs.
+    pub fn with_inference(mut self, inference: InferenceConfig) -> Self {
+        self.inference = inference;
         self
     }
 

@@ -62,6 +62,26 @@ pub enum Error {
     #[error("not a valid GGUF file: {0}")]
     InvalidGguf(String),
 
+    /// The inference queue is full; try again later (HTTP hosts answer 429).
+    #[error("{0}")]
+    Overloaded(String),
+
+    /// The prompt does not fit the model's context window.
+    #[error("the prompt has {prompt_tokens} tokens but the context holds {context}")]
+    ContextLengthExceeded { prompt_tokens: usize, context: usize },
+
+    /// The model or feature is not supported (e.g. a GGUF architecture the core does not implement).
+    #[error("{0}")]
+    Unsupported(String),
+
+    /// The inference engine failed while running a model.
+    #[error("inference failed: {0}")]
+    Engine(String),
+
+    /// A remote (OpenAI-compatible) engine refused or failed the request.
+    #[error("the remote engine answered{}: {message}", status.map(|s| format!(" HTTP {s}")).unwrap_or_default())]
+    Upstream { status: Option<u16>, message: String },
+
     /// The system refused an operation on the data folder.
     #[error("{context}: {source}")]
     Io {
@@ -87,6 +107,11 @@ impl Error {
             Error::Cancelled(_) => "cancelled",
             Error::CorruptFile { .. } => "corrupt_file",
             Error::InvalidGguf(_) => "invalid_gguf",
+            Error::Overloaded(_) => "overloaded",
+            Error::ContextLengthExceeded { .. } => "context_length_exceeded",
+            Error::Unsupported(_) => "unsupported",
+            Error::Engine(_) => "engine_error",
+            Error::Upstream { .. } => "upstream_error",
             Error::Io { .. } => "io",
         }
     }
@@ -103,6 +128,20 @@ impl Error {
         }
         Error::Io { context, source }
     }
+}
+
+/// A reqwest error as a sentence with its causes (reqwest's own text is often just "error sending request"),
+/// without the URL, whose query may carry secrets.
+pub(crate) fn describe_http(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = if e.is_timeout() { "timed out".to_owned() } else { e.to_string() };
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn is_disk_full(e: &std::io::Error) -> bool {

@@ -9,6 +9,8 @@ use crate::downloads::{DownloadRegistry, DownloadsApi};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, Events};
 use crate::ids::{self, IdKind};
+use crate::inference::InferenceApi;
+use crate::inference::scheduler::Scheduler;
 use crate::locks::KeyedLocks;
 use crate::models::ModelsApi;
 use crate::storage::{self, blocking};
@@ -31,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) downloads: DownloadRegistry,
     pub(crate) system: SystemMonitor,
+    pub(crate) scheduler: Scheduler,
 }
 
 impl Jan {
@@ -58,6 +61,7 @@ impl Jan {
                 http,
                 downloads: DownloadRegistry::default(),
                 system: SystemMonitor::new(),
+                scheduler: Scheduler::default(),
             }),
         };
         jan.assistants().ensure_default().await?;
@@ -87,6 +91,11 @@ impl Jan {
     /// Assistants.
     pub fn assistants(&self) -> AssistantsApi {
         AssistantsApi::new(self.inner.clone())
+    }
+
+    /// Inference: load and unload models, chat, replies in threads.
+    pub fn inference(&self) -> InferenceApi {
+        InferenceApi::new(self.inner.clone())
     }
 
     /// CPU, memory, GPUs and OS.

@@ -22,6 +22,7 @@ pub mod events;
 mod facade;
 pub mod gguf;
 pub mod ids;
+pub mod inference;
 mod locks;
 pub mod models;
 mod serde_util;

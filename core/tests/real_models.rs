@@ -4,23 +4,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use jan_core::gguf::{ReadOptions, read_info};
 use jan_core::models::{ImportMode, ImportRequest};
 
-fn model_path(file: &str) -> PathBuf {
-    let dir = std::env::var_os("JAN_TEST_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/jan-test-models"));
-    let path = dir.join(file);
-    assert!(path.is_file(), "{} is missing: run ci/fetch-test-models.sh first", path.display());
-    path
-}
-
 #[test]
 fn gemma_metadata() {
-    let info = read_info(&model_path("gemma-3-270m-q4_k_m.gguf"), &ReadOptions::default()).unwrap();
+    let info = read_info(&common::test_model("gemma-3-270m-q4_k_m.gguf"), &ReadOptions::default()).unwrap();
     assert_eq!(info.architecture(), Some("gemma3"));
     assert_eq!(info.context_length(), Some(32768));
     assert_eq!(info.quantization(), "Q4_K_M");
@@ -32,7 +21,7 @@ fn gemma_metadata() {
 
 #[test]
 fn qwen_metadata() {
-    let info = read_info(&model_path("qwen2.5-coder-0.5b-instruct.gguf"), &ReadOptions::default()).unwrap();
+    let info = read_info(&common::test_model("qwen2.5-coder-0.5b-instruct.gguf"), &ReadOptions::default()).unwrap();
     assert_eq!(info.architecture(), Some("qwen2"));
     assert_eq!(info.context_length(), Some(32768));
     assert_eq!(info.quantization(), "Q4_K_M");
@@ -52,8 +41,8 @@ async fn both_import_and_list() {
     for file in ["gemma-3-270m-q4_k_m.gguf", "qwen2.5-coder-0.5b-instruct.gguf"] {
         // A hard link stands in for the user's file so the test does not copy 750 MB.
         let src = dir.path().join(format!("src-{file}"));
-        std::fs::hard_link(model_path(file), &src)
-            .or_else(|_| std::fs::copy(model_path(file), &src).map(|_| ()))
+        std::fs::hard_link(common::test_model(file), &src)
+            .or_else(|_| std::fs::copy(common::test_model(file), &src).map(|_| ()))
             .unwrap();
         let request = ImportRequest { mode: ImportMode::Move, ..ImportRequest::copy(&src) };
         jan.models().import(request).await.unwrap();

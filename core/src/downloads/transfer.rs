@@ -104,7 +104,7 @@ impl Transfer<'_> {
             _ = self.cancel.cancelled() => return Err(Failure::Fatal(Error::Cancelled("the download".into()))),
             r = tokio::time::timeout(self.read_timeout, request.send()) => match r {
                 Err(_) => return Err(Failure::Retry(Error::Network(format!("{} did not answer", self.url)))),
-                Ok(Err(e)) => return Err(Failure::Retry(Error::Network(describe(&e)))),
+                Ok(Err(e)) => return Err(Failure::Retry(Error::Network(crate::error::describe_http(e)))),
                 Ok(Ok(r)) => r,
             },
         };
@@ -163,7 +163,7 @@ impl Transfer<'_> {
             match next {
                 Err(_) => break Err(Failure::Retry(Error::Network("the download stalled".into()))),
                 Ok(None) => break Ok(()),
-                Ok(Some(Err(e))) => break Err(Failure::Retry(Error::Network(describe(&e)))),
+                Ok(Some(Err(e))) => break Err(Failure::Retry(Error::Network(crate::error::describe_http(e)))),
                 Ok(Some(Ok(chunk))) => {
                     if let Err(e) = out.write_all(&chunk).await {
                         break Err(Failure::Fatal(Error::io(format!("writing {}", self.partial.display()), e)));
@@ -249,19 +249,6 @@ fn parse_content_range(value: Option<&str>) -> Option<(u64, Option<u64>)> {
     let (range, total) = rest.split_once('/')?;
     let start = range.split_once('-')?.0.trim().parse().ok()?;
     Some((start, total.trim().parse().ok()))
-}
-
-/// A reqwest error as a sentence, with its cause chain (reqwest's own message is often just "error sending
-/// request").
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

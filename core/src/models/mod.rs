@@ -181,6 +181,10 @@ impl ModelsApi {
         let dir = self.dir(id)?;
         let downloads = crate::Jan::from_inner(self.inner.clone()).downloads();
         downloads.cancel_and_wait(id).await;
+        // A loaded model is stopped first (its running requests end as cancelled).
+        if self.inner.scheduler.is_loaded(id) {
+            let _ = crate::Jan::from_inner(self.inner.clone()).inference().unload(id).await;
+        }
         let _guard = self.inner.locks.lock(format!("model/{id}")).await;
         let model_id = id.to_owned();
         blocking(move || {
@@ -205,8 +209,13 @@ fn read_ready(dir: &Path, id: &str) -> Result<Option<(ModelFile, bool)>> {
         return Ok(is_complete(dir, &model).then_some((model, false)));
     }
     // No model.json: a GGUF dropped in by hand gets one, unless a download is still filling the folder.
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("listing {}", dir.display()), e)),
+    };
     let mut ggufs = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))? {
+    for entry in entries {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(PARTIAL_SUFFIX) {

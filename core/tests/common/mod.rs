@@ -11,6 +11,17 @@ use jan_core::gguf::writer::GgufWriter;
 use jan_core::{Event, Events, Jan, JanConfig};
 use sha2::Digest;
 
+/// A real test model in `$JAN_TEST_MODELS` (default `~/.cache/jan-test-models`), which
+/// `ci/fetch-test-models.sh` fills; a clear failure when it is missing.
+pub fn test_model(file: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("JAN_TEST_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/jan-test-models"));
+    let path = dir.join(file);
+    assert!(path.is_file(), "{} is missing: run ci/fetch-test-models.sh first", path.display());
+    path
+}
+
 /// A config for tests: fast retries so that failure paths finish quickly.
 pub fn config(dir: &Path) -> JanConfig {
     JanConfig::new(dir)

@@ -1,0 +1,402 @@
+//! The engine of one loaded local model: a dedicated thread that owns the model's slots (one KV cache each) and
+//! runs requests from a bounded queue.
+//!
+//! - Requests wait in a FIFO queue of fixed size; a full queue is refused at once with `overloaded`.
+//! - Each slot holds one request. The thread steps the active slots in turn (a prompt chunk, or one token), so
+//!   several conversations progress together and a long prompt does not block a short answer.
+//! - A request whose consumer went away or pressed stop is finished at the next step and its slot freed.
+//! - A new request takes the free slot whose cache shares the longest prefix with its prompt, and only the rest
+//!   of the prompt is processed: turn n+1 of a chat does not re-process turns 1..n.
+//! - Context policy: a prompt that does not fit the context (leaving room for one new token) is refused with
+//!   `context_length_exceeded`; generation stops with finish reason `length` when `max_tokens` is reached or the
+//!   context is full, whichever comes first.
+//!
+//! The thread never touches the async runtime: it blocks on its own queue and hands tokens to the consumer through
+//! the completion channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use super::model::{KvCache, Model};
+use super::sampling::{Generation, Sampler};
+use super::stream::CompletionSender;
+use super::template::{ChatTemplate, RenderOptions};
+use super::tokenizer::Tokenizer;
+use super::types::{ChatMessage, Completion, FinishReason, SamplingParams, StreamItem, Timings, Usage};
+use crate::error::{Error, Result};
+
+/// Prompt tokens processed per step: large enough for efficient matrix products, small enough that other slots
+/// and cancellation are served often.
+const PROMPT_CHUNK: usize = 256;
+
+/// What to generate from.
+#[derive(Debug, Clone)]
+pub(crate) enum Prompt {
+    Chat { messages: Vec<ChatMessage>, tools: Option<serde_json::Value> },
+    Text(String),
+}
+
+/// A request in the queue.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub prompt: Prompt,
+    pub sampling: SamplingParams,
+    pub max_tokens: Option<u32>,
+    pub stop: Vec<String>,
+    pub out: CompletionSender,
+    pub enqueued: Instant,
+}
+
+/// Counters the scheduler and `/metrics` read.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Requests waiting for a slot.
+    pub queued: AtomicUsize,
+    /// Requests in a slot.
+    pub active: AtomicUsize,
+    /// Prompt tokens processed (not counting reused cache).
+    pub prompt_tokens: AtomicUsize,
+    /// Tokens generated.
+    pub generated_tokens: AtomicUsize,
+    /// Prompt tokens served from the KV cache.
+    pub cached_tokens: AtomicUsize,
+}
+
+/// What the engine thread needs; built by the scheduler when a model is loaded.
+pub(crate) struct EngineParts {
+    pub model: Arc<Model>,
+    pub tokenizer: Arc<Tokenizer>,
+    pub template: ChatTemplate,
+    pub context: usize,
+    pub slots: usize,
+}
+
+/// The scheduler's handle on a running engine. Dropping it lets the thread finish its requests and exit.
+#[derive(Debug)]
+pub(crate) struct EngineHandle {
+    tx: SyncSender<Job>,
+    pub stats: Arc<EngineStats>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Starts the engine thread with a queue of `queue` waiting requests.
+    pub fn start(name: &str, parts: EngineParts, queue: usize) -> Result<EngineHandle> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(queue.max(1));
+        let stats = Arc::new(EngineStats::default());
+        let mut slots = Vec::with_capacity(parts.slots.max(1));
+        for _ in 0..parts.slots.max(1) {
+            slots.push(Slot { cache: parts.model.new_cache(parts.context)?, job: None });
+        }
+        let engine = Engine { parts, slots, stats: stats.clone() };
+        let thread = std::thread::Builder::new()
+            .name(format!("engine-{name}"))
+            .spawn(move || engine.run(rx))
+            .map_err(|e| Error::Engine(format!("cannot start the engine thread: {e}")))?;
+        Ok(EngineHandle { tx, stats, thread: Some(thread) })
+    }
+
+    /// Queues a job, or refuses it at once when the queue is full.
+    pub fn submit(&self, job: Job) -> Result<()> {
+        self.stats.queued.fetch_add(1, Ordering::SeqCst);
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.stats.queued.fetch_sub(1, Ordering::SeqCst);
+                Err(match e {
+                    TrySendError::Full(_) => {
+                        Error::Overloaded("the model is busy and its queue is full; try again shortly".into())
+                    }
+                    TrySendError::Disconnected(_) => Error::Engine("the model's engine has stopped".into()),
+                })
+            }
+        }
+    }
+
+    /// Stops accepting work and waits for the thread (in-flight requests are finished as cancelled).
+    pub fn shutdown(mut self) {
+        let (tx, _) = std::sync::mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Slot {
+    cache: KvCache,
+    job: Option<Active>,
+}
+
+/// A request in a slot.
+struct Active {
+    job: Job,
+    tokens: Vec<u32>,
+    /// Prompt tokens already in the cache.
+    processed: usize,
+    cached: usize,
+    sampler: Sampler,
+    generation: Generation,
+    logits: Option<Vec<f32>>,
+    text: String,
+    generated: u32,
+    started: Instant,
+    prompt_done: Option<Instant>,
+    first_token: Option<Instant>,
+}
+
+struct Engine {
+    parts: EngineParts,
+    slots: Vec<Slot>,
+    stats: Arc<EngineStats>,
+}
+
+impl Engine {
+    fn run(mut self, rx: Receiver<Job>) {
+        loop {
+            // Admit waiting requests into free slots; block only when there is nothing else to do.
+            while self.slots.iter().any(|s| s.job.is_none()) {
+                let busy = self.slots.iter().any(|s| s.job.is_some());
+                let next = if busy {
+                    match rx.try_recv() {
+                        Ok(job) => Some(job),
+                        Err(std::sync::mpsc::TryRecvError::Empty) => None,
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
+                    }
+                } else {
+                    match rx.recv_timeout(Duration::from_secs(3600)) {
+                        Ok(job) => Some(job),
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                };
+                let Some(job) = next else { break };
+                self.stats.queued.fetch_sub(1, Ordering::SeqCst);
+                self.admit(job);
+            }
+            for i in 0..self.slots.len() {
+                if self.slots[i].job.is_some() {
+                    self.step(i);
+                }
+            }
+        }
+    }
+
+    /// Renders and tokenizes a request and puts it in the best free slot.
+    fn admit(&mut self, job: Job) {
+        if job.out.is_cancelled() {
+            finish_cancelled_before_start(job);
+            return;
+        }
+        let tokens = match self.tokenize(&job.prompt) {
+            Ok(t) => t,
+            Err(e) => {
+                job.out.blocking_send(StreamItem::Error(e));
+                return;
+            }
+        };
+        if tokens.is_empty() || tokens.len() >= self.parts.context {
+            let e = if tokens.is_empty() {
+                Error::InvalidRequest("the prompt is empty".into())
+            } else {
+                Error::ContextLengthExceeded { prompt_tokens: tokens.len(), context: self.parts.context }
+            };
+            job.out.blocking_send(StreamItem::Error(e));
+            return;
+        }
+        // The free slot whose cache shares the longest prefix with this prompt.
+        let Some((index, shared)) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.job.is_none())
+            .map(|(i, s)| (i, common_prefix(s.cache.tokens(), &tokens)))
+            .max_by_key(|(_, shared)| *shared)
+        else {
+            job.out.blocking_send(StreamItem::Error(Error::Engine("no free slot".into())));
+            return;
+        };
+        // At least the last prompt token is run again, for its logits.
+        let reuse = shared.min(tokens.len() - 1);
+        let slot = &mut self.slots[index];
+        slot.cache.truncate(reuse);
+        let mut sampler = Sampler::new(&job.sampling);
+        sampler.accept_all(&tokens);
+        let mut stops = job.stop.clone();
+        stops.extend(self.parts.template.stop_words());
+        self.stats.active.fetch_add(1, Ordering::SeqCst);
+        self.stats.cached_tokens.fetch_add(reuse, Ordering::Relaxed);
+        slot.job = Some(Active {
+            generation: Generation::new(&stops),
+            job,
+            tokens,
+            processed: reuse,
+            cached: reuse,
+            sampler,
+            logits: None,
+            text: String::new(),
+            generated: 0,
+            started: Instant::now(),
+            prompt_done: None,
+            first_token: None,
+        });
+    }
+
+    fn tokenize(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        let tok = &self.parts.tokenizer;
+        Ok(match prompt {
+            Prompt::Text(text) => tok.encode(text, true, false),
+            Prompt::Chat { messages, tools } => {
+                let template = &self.parts.template;
+                let opts = RenderOptions { tools: tools.clone(), ..Default::default() };
+                let rendered = template.render(messages, &opts)?;
+                // A template that writes BOS itself must not get a second one from the tokenizer.
+                if tok.add_bos() && template.starts_with_bos(&rendered) {
+                    tok.encode(template.strip_bos(&rendered), true, true)
+                } else {
+                    tok.encode(&rendered, true, true)
+                }
+            }
+        })
+    }
+
+    /// One unit of work for slot `i`: a prompt chunk, or one generated token.
+    fn step(&mut self, i: usize) {
+        let outcome = self.try_step(i);
+        let slot = &mut self.slots[i];
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(reason)) => {
+                if let Some(active) = slot.job.take() {
+                    self.stats.active.fetch_sub(1, Ordering::SeqCst);
+                    finish(active, reason);
+                }
+            }
+            Err(e) => {
+                // The cache may hold a half-written step: start the slot over.
+                slot.cache.truncate(0);
+                if let Some(active) = slot.job.take() {
+                    self.stats.active.fetch_sub(1, Ordering::SeqCst);
+                    active.job.out.blocking_send(StreamItem::Error(e));
+                }
+            }
+        }
+    }
+
+    /// `Ok(Some(reason))` when the request is finished.
+    fn try_step(&mut self, i: usize) -> Result<Option<FinishReason>> {
+        let model = &self.parts.model;
+        let tokenizer = &self.parts.tokenizer;
+        let stats = &self.stats;
+        let slot = &mut self.slots[i];
+        let Some(a) = slot.job.as_mut() else { return Ok(None) };
+        if a.job.out.is_cancelled() {
+            return Ok(Some(FinishReason::Cancelled));
+        }
+        if a.processed < a.tokens.len() {
+            // The last prompt token always runs alone, as a decode step does: its logits then do not depend on
+            // how much of the prompt came from the cache, so a seeded request repeats exactly.
+            let last = a.tokens.len() - 1;
+            let end = if a.processed < last { (a.processed + PROMPT_CHUNK).min(last) } else { a.tokens.len() };
+            let logits = model.forward(&a.tokens[a.processed..end], &mut slot.cache)?;
+            stats.prompt_tokens.fetch_add(end - a.processed, Ordering::Relaxed);
+            a.processed = end;
+            if end == a.tokens.len() {
+                a.logits = Some(logits.to_vec1::<f32>().map_err(super::model::engine_err)?);
+                a.prompt_done = Some(Instant::now());
+            }
+            return Ok(None);
+        }
+        let Some(mut logits) = a.logits.take() else {
+            return Err(Error::Engine("no logits to sample from".into()));
+        };
+        if slot.cache.len() >= slot.cache.capacity() {
+            // No room to keep another token: prompt plus completion never exceed the context.
+            return Ok(Some(FinishReason::Length));
+        }
+        let token = a.sampler.sample(&mut logits);
+        a.sampler.accept(token);
+        if a.first_token.is_none() {
+            a.first_token = Some(Instant::now());
+        }
+        if tokenizer.is_end_of_generation(token) {
+            return Ok(Some(FinishReason::Stop));
+        }
+        a.generated += 1;
+        stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
+        let check = a.generation.push(tokenizer.token_piece(token, false));
+        if !check.emit.is_empty() {
+            a.text.push_str(&check.emit);
+            if !a.job.out.blocking_send(StreamItem::Delta(check.emit)) {
+                return Ok(Some(FinishReason::Cancelled));
+            }
+        }
+        if check.stopped {
+            return Ok(Some(FinishReason::Stop));
+        }
+        if a.job.max_tokens.is_some_and(|m| a.generated >= m) || slot.cache.len() + 1 >= slot.cache.capacity() {
+            // The token just emitted fills the context (it is never run, so it needs no cache room).
+            return Ok(Some(FinishReason::Length));
+        }
+        let logits = model.forward(&[token], &mut slot.cache)?;
+        a.logits = Some(logits.to_vec1::<f32>().map_err(super::model::engine_err)?);
+        Ok(None)
+    }
+}
+
+/// Sends the rest of the text and the `Done` item.
+fn finish(mut a: Active, reason: FinishReason) {
+    if reason != FinishReason::Cancelled {
+        let rest = a.generation.finish();
+        if !rest.emit.is_empty() {
+            a.text.push_str(&rest.emit);
+            a.job.out.blocking_send(StreamItem::Delta(rest.emit));
+        }
+    }
+    let now = Instant::now();
+    let prompt_done = a.prompt_done.unwrap_or(now);
+    let prompt_n = (a.tokens.len() - a.cached) as u32;
+    let prompt_ms = ms(prompt_done - a.started);
+    let predicted_ms = ms(now - prompt_done);
+    let timings = Timings {
+        prompt_n,
+        cache_n: a.cached as u32,
+        prompt_ms,
+        prompt_per_second: per_second(prompt_n, prompt_ms),
+        predicted_n: a.generated,
+        predicted_ms,
+        predicted_per_second: per_second(a.generated, predicted_ms),
+        time_to_first_token_ms: a.first_token.map_or(0.0, |t| ms(t - a.job.enqueued)),
+        queued_ms: ms(a.started - a.job.enqueued),
+    };
+    let usage = Usage {
+        prompt_tokens: a.tokens.len() as u32,
+        completion_tokens: a.generated,
+        total_tokens: a.tokens.len() as u32 + a.generated,
+    };
+    a.job.out.blocking_send(StreamItem::Done(Completion { text: a.text, finish_reason: reason, usage, timings }));
+}
+
+fn finish_cancelled_before_start(job: Job) {
+    let timings = Timings { queued_ms: ms(job.enqueued.elapsed()), ..Default::default() };
+    job.out.blocking_send(StreamItem::Done(Completion {
+        text: String::new(),
+        finish_reason: FinishReason::Cancelled,
+        usage: Usage::default(),
+        timings,
+    }));
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn per_second(n: u32, ms: f64) -> f64 {
+    if ms > 0.0 { n as f64 * 1000.0 / ms } else { 0.0 }
+}

@@ -1,0 +1,21 @@
+//! Inference: Jan's inference plugin, done by the core itself. Local GGUF models run on candle behind a
+//! scheduler; remote OpenAI-compatible engines stream through the same interface.
+
+mod api;
+mod engine;
+pub mod model;
+pub mod remote;
+pub mod sampling;
+pub mod scheduler;
+pub mod stream;
+pub mod template;
+pub mod tokenizer;
+pub mod types;
+
+pub use api::{EngineSettings, InferenceApi, InferenceCounters, ThreadReply, sampling_from};
+pub use engine::EngineStats;
+pub use scheduler::{DeviceChoice, InferenceConfig, LoadedModel};
+pub use stream::{CompletionSender, CompletionStream, channel};
+pub use types::{
+    ChatMessage, ChatRequest, Completion, CompletionRequest, FinishReason, SamplingParams, StreamItem, Timings, Usage,
+};

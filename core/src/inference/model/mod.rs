@@ -1,0 +1,356 @@
+//! The transformer forward pass on candle's quantized tensors, for the families in [`Arch`].
+//!
+//! One implementation serves all families: they differ in a few switches (RoPE style, q/k biases or norms,
+//! post-norms, GELU or SiLU, sliding windows, soft-capping) read from the GGUF by [`ModelConfig`]. The code
+//! follows llama.cpp's graphs, which are the reference the tests compare against.
+
+mod config;
+mod kv_cache;
+mod repack;
+mod rope;
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor, gguf_file};
+use candle_core::{DType, Device, Module, Tensor};
+
+pub use config::{Arch, ModelConfig, RopeStyle};
+pub use kv_cache::KvCache;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Wraps a candle error as the core's engine error.
+pub(crate) fn engine_err(e: candle_core::Error) -> Error {
+    Error::Engine(e.to_string())
+}
+
+/// A matrix (quantized, or f32 for small ones) with an optional bias.
+#[derive(Debug)]
+struct Linear {
+    weight: QMatMul,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.weight.forward(x).map_err(engine_err)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(b).map_err(engine_err),
+            None => Ok(y),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Layer {
+    attn_norm: Tensor,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
+    q_norm: Option<Tensor>,
+    k_norm: Option<Tensor>,
+    post_attn_norm: Option<Tensor>,
+    ffn_norm: Tensor,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+    post_ffn_norm: Option<Tensor>,
+}
+
+/// A loaded model: weights on a device plus its config. Immutable and shareable; sequences keep their own
+/// [`KvCache`].
+#[derive(Debug)]
+pub struct Model {
+    pub config: ModelConfig,
+    device: Device,
+    embeddings: Arc<QTensor>,
+    layers: Vec<Layer>,
+    output_norm: Tensor,
+    output: QMatMul,
+    rope_freq_factors: Option<Vec<f32>>,
+    weight_bytes: usize,
+}
+
+/// Reads tensors out of a GGUF file, reporting progress as it goes.
+struct Loader<'a> {
+    content: gguf_file::Content,
+    reader: BufReader<File>,
+    device: &'a Device,
+    total: u64,
+    loaded: u64,
+    /// Bytes held after re-encoding (see `repack`).
+    resident: u64,
+    progress: &'a mut dyn FnMut(f32),
+}
+
+impl Loader<'_> {
+    fn qtensor(&mut self, name: &str) -> Result<QTensor> {
+        let t = self.content.tensor(&mut self.reader, name, self.device).map_err(|e| {
+            if self.content.tensor_infos.contains_key(name) {
+                engine_err(e)
+            } else {
+                Error::InvalidGguf(format!("the model has no tensor '{name}'"))
+            }
+        })?;
+        self.loaded += t.storage_size_in_bytes() as u64;
+        (self.progress)((self.loaded as f64 / self.total.max(1) as f64).min(1.0) as f32);
+        let t = repack::for_device(t, self.device)?;
+        self.resident += t.storage_size_in_bytes() as u64;
+        Ok(t)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    fn vector(&mut self, name: &str) -> Result<Tensor> {
+        self.qtensor(name)?.dequantize(self.device).map_err(engine_err)
+    }
+
+    fn optional_vector(&mut self, name: &str) -> Result<Option<Tensor>> {
+        if self.has(name) { self.vector(name).map(Some) } else { Ok(None) }
+    }
+
+    fn linear(&mut self, name: &str) -> Result<Linear> {
+        let weight = QMatMul::from_qtensor(self.qtensor(&format!("{name}.weight"))?).map_err(engine_err)?;
+        let bias = self.optional_vector(&format!("{name}.bias"))?;
+        Ok(Linear { weight, bias })
+    }
+}
+
+impl Model {
+    /// Loads the model at `path` onto `device`. `progress` gets the loaded fraction, 0 to 1.
+    pub fn load(
+        path: &Path,
+        info: &crate::gguf::GgufInfo,
+        device: &Device,
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<Model> {
+        let config = ModelConfig::from_gguf(info)?;
+        let file = File::open(path).context(|| format!("opening {}", path.display()))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let content = gguf_file::Content::read(&mut reader).map_err(|e| Error::InvalidGguf(e.to_string()))?;
+        let total = content
+            .tensor_infos
+            .values()
+            .map(|t| (t.shape.elem_count() / t.ggml_dtype.block_size() * t.ggml_dtype.type_size()) as u64)
+            .sum();
+        let mut l = Loader { content, reader, device, total, loaded: 0, resident: 0, progress };
+
+        let embeddings = Arc::new(l.qtensor("token_embd.weight")?);
+        let output = if l.has("output.weight") {
+            QMatMul::from_qtensor(l.qtensor("output.weight")?).map_err(engine_err)?
+        } else {
+            // Tied embeddings: the same quantized matrix serves both ends.
+            QMatMul::from_arc(embeddings.clone()).map_err(engine_err)?
+        };
+        let output_norm = l.vector("output_norm.weight")?;
+        let rope_freq_factors = if l.has("rope_freqs.weight") {
+            Some(l.vector("rope_freqs.weight")?.to_vec1::<f32>().map_err(engine_err)?)
+        } else {
+            None
+        };
+        let mut layers = Vec::with_capacity(config.n_layer);
+        for il in 0..config.n_layer {
+            let p = format!("blk.{il}");
+            layers.push(Layer {
+                attn_norm: l.vector(&format!("{p}.attn_norm.weight"))?,
+                wq: l.linear(&format!("{p}.attn_q"))?,
+                wk: l.linear(&format!("{p}.attn_k"))?,
+                wv: l.linear(&format!("{p}.attn_v"))?,
+                wo: l.linear(&format!("{p}.attn_output"))?,
+                q_norm: l.optional_vector(&format!("{p}.attn_q_norm.weight"))?,
+                k_norm: l.optional_vector(&format!("{p}.attn_k_norm.weight"))?,
+                post_attn_norm: l.optional_vector(&format!("{p}.post_attention_norm.weight"))?,
+                ffn_norm: l.vector(&format!("{p}.ffn_norm.weight"))?,
+                gate: l.linear(&format!("{p}.ffn_gate"))?,
+                up: l.linear(&format!("{p}.ffn_up"))?,
+                down: l.linear(&format!("{p}.ffn_down"))?,
+                post_ffn_norm: l.optional_vector(&format!("{p}.post_ffw_norm.weight"))?,
+            });
+        }
+        (l.progress)(1.0);
+        Ok(Model {
+            config,
+            device: device.clone(),
+            embeddings,
+            layers,
+            output_norm,
+            output,
+            rope_freq_factors,
+            weight_bytes: l.resident as usize,
+        })
+    }
+
+    /// Bytes of weights held on the device.
+    pub fn weight_bytes(&self) -> usize {
+        self.weight_bytes
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// A cache for `capacity` tokens of one sequence.
+    pub fn new_cache(&self, capacity: usize) -> Result<KvCache> {
+        let c = &self.config;
+        KvCache::new(c.n_layer, c.n_head_kv, c.head_dim, capacity, &self.device)
+    }
+
+    /// Runs `tokens` at positions `cache.len()..` and returns the logits of the last one (`[n_vocab]`, f32).
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let c = &self.config;
+        let pos = cache.len();
+        let seq = tokens.len();
+        if seq == 0 {
+            return Err(Error::InvalidRequest("nothing to process".into()));
+        }
+        if pos + seq > cache.capacity() {
+            return Err(Error::ContextLengthExceeded { prompt_tokens: pos + seq, context: cache.capacity() });
+        }
+        let ids = Tensor::new(tokens, &self.device).map_err(engine_err)?;
+        let mut x = self.embeddings.embedding(&ids).map_err(engine_err)?;
+        if c.scale_embeddings {
+            x = (x * (c.n_embd as f64).sqrt()).map_err(engine_err)?;
+        }
+        for (il, layer) in self.layers.iter().enumerate() {
+            x = self.layer(il, layer, &x, pos, cache)?;
+        }
+        // Only the last position's logits are needed.
+        let last = x.narrow(0, seq - 1, 1).map_err(engine_err)?;
+        let last = rms_norm(&last, &self.output_norm, c.rms_eps)?;
+        let mut logits = self.output.forward(&last).map_err(engine_err)?;
+        if let Some(cap) = c.final_softcap {
+            logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
+                .map_err(engine_err)?;
+        }
+        cache.commit(pos, tokens);
+        logits.squeeze(0).map_err(engine_err)
+    }
+
+    fn layer(&self, il: usize, l: &Layer, x: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+        let c = &self.config;
+        let h = rms_norm(x, &l.attn_norm, c.rms_eps)?;
+        let mut attn = self.attention(il, l, &h, pos, cache)?;
+        if let Some(norm) = &l.post_attn_norm {
+            attn = rms_norm(&attn, norm, c.rms_eps)?;
+        }
+        let x = (x + attn).map_err(engine_err)?;
+        let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
+        let gate = l.gate.forward(&h)?;
+        let gate = match c.arch {
+            Arch::Gemma2 | Arch::Gemma3 => gelu_f16_table(&gate),
+            _ => gate.silu().map_err(engine_err),
+        }?;
+        let up = l.up.forward(&h)?;
+        let mut ffn = l.down.forward(&(gate * up).map_err(engine_err)?)?;
+        if let Some(norm) = &l.post_ffn_norm {
+            ffn = rms_norm(&ffn, norm, c.rms_eps)?;
+        }
+        (x + ffn).map_err(engine_err)
+    }
+
+    fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+        let c = &self.config;
+        let seq = h.dim(0).map_err(engine_err)?;
+        let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
+        // [seq, heads * hd] -> [1, heads, seq, hd]
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            t.reshape((seq, n, hd)).and_then(|t| t.transpose(0, 1)).and_then(|t| t.unsqueeze(0)).map_err(engine_err)
+        };
+        let mut q = heads(l.wq.forward(h)?, nh)?;
+        let mut k = heads(l.wk.forward(h)?, nkv)?;
+        let v = heads(l.wv.forward(h)?, nkv)?;
+        if let Some(norm) = &l.q_norm {
+            q = rms_norm(&q.contiguous().map_err(engine_err)?, norm, c.rms_eps)?;
+        }
+        if let Some(norm) = &l.k_norm {
+            k = rms_norm(&k.contiguous().map_err(engine_err)?, norm, c.rms_eps)?;
+        }
+        let (cos, sin) = rope::tables(
+            pos,
+            seq,
+            hd,
+            c.rope_base_of(il),
+            c.rope_freq_scale,
+            self.rope_freq_factors.as_deref(),
+            &self.device,
+        )?;
+        let q = rope::apply(&q, &cos, &sin, c.rope_style)?;
+        let k = rope::apply(&k, &cos, &sin, c.rope_style)?;
+        let q = (q * c.attention_scale as f64).map_err(engine_err)?;
+
+        // Which cached positions this pass can see at all: local layers only the last `window` ones.
+        let window = if c.is_local_layer[il] { c.sliding_window } else { None };
+        let from = window.map_or(0, |w| (pos + 1).saturating_sub(w));
+        let k0 = k.squeeze(0).map_err(engine_err)?;
+        let v0 = v.squeeze(0).map_err(engine_err)?;
+        let (k_all, v_all) = cache.append(il, pos, &k0, &v0, from)?;
+        let kv_len = pos + seq - from;
+
+        // Grouped-query attention without copying keys: the `groups` query heads that share a key head are
+        // stacked as rows of one matrix.
+        let groups = nh / nkv;
+        let q = q.squeeze(0).and_then(|q| q.reshape((nkv, groups * seq, hd))).map_err(engine_err)?;
+        let k_t = k_all.transpose(1, 2).map_err(engine_err)?;
+        let mut scores = q.matmul(&k_t).map_err(engine_err)?; // [nkv, groups * seq, kv_len]
+        if let Some(cap) = c.attn_softcap {
+            scores = ((scores / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
+                .map_err(engine_err)?;
+        }
+        if seq > 1 || window.is_some() {
+            let mask = self.mask(pos, seq, from, kv_len, window)?;
+            scores = scores
+                .reshape((nkv, groups, seq, kv_len))
+                .and_then(|s| s.broadcast_add(&mask))
+                .and_then(|s| s.reshape((nkv, groups * seq, kv_len)))
+                .map_err(engine_err)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores).map_err(engine_err)?;
+        let out = probs.matmul(&v_all.contiguous().map_err(engine_err)?).map_err(engine_err)?; // [nkv, g*seq, hd]
+        let out = out
+            .reshape((nh, seq, hd))
+            .and_then(|o| o.transpose(0, 1))
+            .and_then(|o| o.reshape((seq, nh * hd)))
+            .map_err(engine_err)?;
+        l.wo.forward(&out)
+    }
+
+    /// Additive mask `[seq, kv_len]`: query `i` (position `pos + i`) sees key position `from + j` when it is not
+    /// in the future and, in a local layer, less than `window` positions back (llama.cpp's rule).
+    fn mask(&self, pos: usize, seq: usize, from: usize, kv_len: usize, window: Option<usize>) -> Result<Tensor> {
+        let mut m = vec![0f32; seq * kv_len];
+        for i in 0..seq {
+            let p1 = pos + i;
+            for j in 0..kv_len {
+                let p0 = from + j;
+                let masked = p0 > p1 || window.is_some_and(|w| p1 - p0 >= w);
+                if masked {
+                    m[i * kv_len + j] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        Tensor::from_vec(m, (seq, kv_len), &self.device).map_err(engine_err)
+    }
+}
+
+/// GELU (tanh form) as llama.cpp computes it on CPU: the input rounded to f16, looked up in a table of f16
+/// results, identity above 10 and zero below -10. Gemma's small models are sensitive enough that the exact
+/// function changes greedy continuations, so the reference's rounding is reproduced.
+fn gelu_f16_table(x: &Tensor) -> Result<Tensor> {
+    let f16 = |t: &Tensor| t.to_dtype(DType::F16).and_then(|t| t.to_dtype(DType::F32));
+    let inner = (|| {
+        let y = f16(&f16(x)?.gelu()?)?;
+        let y = x.ge(10f32)?.where_cond(x, &y)?;
+        x.le(-10f32)?.where_cond(&y.zeros_like()?, &y)
+    })();
+    inner.map_err(engine_err)
+}
+
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
+    candle_nn::ops::rms_norm(&x.contiguous().map_err(engine_err)?, weight, eps).map_err(engine_err)
+}

@@ -1,0 +1,297 @@
+//! Which local models are loaded, loading on demand, and unloading the least recently used one when memory is
+//! short.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::engine::{EngineHandle, EngineParts, EngineStats, Job};
+use super::model::{Model, ModelConfig};
+use super::template::ChatTemplate;
+use super::tokenizer::Tokenizer;
+use crate::error::{Error, Result};
+use crate::events::{Event, ModelState};
+use crate::facade::Inner;
+use crate::gguf::{self, ReadOptions};
+use crate::models::ModelFile;
+use crate::storage::blocking;
+
+/// How inference runs. Part of [`crate::JanConfig`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InferenceConfig {
+    /// Where models run.
+    pub device: DeviceChoice,
+    /// Requests that may wait per model before new ones are refused with `overloaded`.
+    pub queue_size: usize,
+    /// Bytes that loaded models (weights plus KV caches) may take together; `None`: 80% of RAM.
+    pub memory_budget: Option<u64>,
+    /// Context length when a model.json sets none (capped by what the model was trained for).
+    pub default_context: usize,
+    /// Slots (requests generated at once) when a model.json sets no `n_parallel`.
+    pub default_slots: usize,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        InferenceConfig {
+            device: DeviceChoice::Cpu,
+            queue_size: 16,
+            memory_budget: None,
+            default_context: 4096,
+            default_slots: 1,
+        }
+    }
+}
+
+impl InferenceConfig {
+    /// Sets the device models are loaded on.
+    pub fn with_device(mut self, device: DeviceChoice) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// Sets how many requests may wait per model.
+    pub fn with_queue_size(mut self, queue_size: usize) -> Self {
+        self.queue_size = queue_size;
+        self
+    }
+
+    /// Sets the memory loaded models may use together.
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
+        self
+    }
+
+    /// Sets the context and slots used when a model.json leaves them out.
+    pub fn with_defaults(mut self, context: usize, slots: usize) -> Self {
+        self.default_context = context;
+        self.default_slots = slots;
+        self
+    }
+}
+
+/// The device models are loaded on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU by ordinal; needs the `cuda` feature.
+    Cuda(usize),
+}
+
+impl DeviceChoice {
+    pub(crate) fn device(self) -> Result<candle_core::Device> {
+        match self {
+            DeviceChoice::Cpu => Ok(candle_core::Device::Cpu),
+            DeviceChoice::Cuda(ordinal) => candle_core::Device::new_cuda(ordinal)
+                .map_err(|e| Error::Unsupported(format!("CUDA device {ordinal} is not available: {e}"))),
+        }
+    }
+}
+
+/// A model that is loaded, as reported to hosts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadedModel {
+    pub model_id: String,
+    pub architecture: String,
+    pub context: usize,
+    pub slots: usize,
+    /// Weights plus KV caches.
+    pub memory_bytes: u64,
+    pub queued: usize,
+    pub active: usize,
+}
+
+struct Loaded {
+    handle: EngineHandle,
+    info: LoadedModel,
+    last_used: Instant,
+}
+
+/// The loaded models.
+#[derive(Default)]
+pub(crate) struct Scheduler {
+    loaded: Mutex<HashMap<String, Loaded>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scheduler")
+    }
+}
+
+impl Scheduler {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Loaded>> {
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a job on a loaded model; `None` when it is not loaded.
+    pub(crate) fn submit(&self, model_id: &str, job: Job) -> Option<Result<()>> {
+        let mut map = self.map();
+        let loaded = map.get_mut(model_id)?;
+        loaded.last_used = Instant::now();
+        Some(loaded.handle.submit(job))
+    }
+
+    pub(crate) fn is_loaded(&self, model_id: &str) -> bool {
+        self.map().contains_key(model_id)
+    }
+
+    pub(crate) fn list(&self) -> Vec<LoadedModel> {
+        let mut out: Vec<_> = self
+            .map()
+            .values()
+            .map(|l| LoadedModel {
+                queued: l.handle.stats.queued.load(Ordering::Relaxed),
+                active: l.handle.stats.active.load(Ordering::Relaxed),
+                ..l.info.clone()
+            })
+            .collect();
+        out.sort_by(|a, b| a.model_id.cmp(&b.model_id));
+        out
+    }
+
+    /// Counters of every loaded model, for metrics.
+    pub(crate) fn stats(&self) -> Vec<(String, Arc<EngineStats>)> {
+        self.map().iter().map(|(id, l)| (id.clone(), l.handle.stats.clone())).collect()
+    }
+
+    /// Loads `model` (weights at `path`) unless it is loaded; unloads idle models first when memory is short.
+    /// Emits `model_state` events: loading (with progress), then ready or failed.
+    pub(crate) async fn load(&self, inner: &Arc<Inner>, model: &ModelFile, path: PathBuf) -> Result<()> {
+        let _guard = inner.locks.lock(format!("load/{}", model.id)).await;
+        if self.is_loaded(&model.id) {
+            return Ok(());
+        }
+        let model_id = model.id.clone();
+        inner.emit(Event::ModelState { model_id: model_id.clone(), state: ModelState::Loading { progress: 0.0 } });
+        let result = self.load_now(inner, model, path).await;
+        let state = match &result {
+            Ok(()) => ModelState::Ready,
+            Err(e) => ModelState::Failed { code: e.code().to_owned(), message: e.to_string() },
+        };
+        inner.emit(Event::ModelState { model_id, state });
+        result
+    }
+
+    async fn load_now(&self, inner: &Arc<Inner>, model: &ModelFile, path: PathBuf) -> Result<()> {
+        let config = inner.config.inference.clone();
+        let settings = model.settings.clone();
+        let read_path = path.clone();
+        let (info, tokenizer, template, context, slots) = blocking(move || {
+            let info = gguf::read_info(&read_path, &ReadOptions::full())?;
+            // The architecture first: an unsupported one is the clearest error.
+            let trained = ModelConfig::from_gguf(&info)?.context_length;
+            let tokenizer = Tokenizer::from_gguf(&info)?;
+            let text = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or("").to_owned();
+            let (bos, eos) = (text(tokenizer.bos_id()), text(tokenizer.eos_id()));
+            let template = ChatTemplate::select(
+                settings.prompt_template.as_deref(),
+                info.chat_template(),
+                info.architecture().unwrap_or(""),
+                &bos,
+                &eos,
+            )?;
+            let context = settings.ctx_len.map_or(config.default_context, |c| c as usize).min(trained).max(16);
+            let slots = settings.n_parallel.map_or(config.default_slots, |n| n as usize).clamp(1, 64);
+            Ok((info, tokenizer, template, context, slots))
+        })
+        .await?;
+        let model_config = ModelConfig::from_gguf(&info)?;
+        let file_bytes = tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0);
+        let memory_bytes = file_bytes + (model_config.kv_bytes_per_token() * context * slots) as u64;
+        let budget = config.memory_budget.unwrap_or_else(default_budget);
+        if memory_bytes > budget {
+            return Err(Error::Overloaded(format!(
+                "'{}' needs about {} MB with a context of {context} tokens, more than the {} MB allowed; lower ctx_len",
+                model.id,
+                memory_bytes >> 20,
+                budget >> 20
+            )));
+        }
+        self.make_room(&model.id, memory_bytes, budget)?;
+
+        let events = inner.clone();
+        let model_id = model.id.clone();
+        let handle = blocking(move || {
+            let device = config.device.device()?;
+            let mut last = Instant::now();
+            let mut report = |p: f32| {
+                if p < 1.0 && last.elapsed().as_millis() >= 200 {
+                    last = Instant::now();
+                    let state = ModelState::Loading { progress: p };
+                    events.emit(Event::ModelState { model_id: model_id.clone(), state });
+                }
+            };
+            let model = Arc::new(Model::load(&path, &info, &device, &mut report)?);
+            let parts = EngineParts { model, tokenizer: Arc::new(tokenizer), template, context, slots };
+            EngineHandle::start(&model_id, parts, config.queue_size)
+        })
+        .await?;
+        let info = LoadedModel {
+            model_id: model.id.clone(),
+            architecture: format!("{:?}", model_config.arch).to_lowercase(),
+            context,
+            slots,
+            memory_bytes,
+            queued: 0,
+            active: 0,
+        };
+        self.map().insert(model.id.clone(), Loaded { handle, info, last_used: Instant::now() });
+        Ok(())
+    }
+
+    /// Unloads idle models, least recently used first, until `needed` more bytes fit in `budget`.
+    fn make_room(&self, loading: &str, needed: u64, budget: u64) -> Result<()> {
+        let mut map = self.map();
+        loop {
+            let used: u64 = map.values().map(|l| l.info.memory_bytes).sum();
+            if used + needed <= budget || map.is_empty() {
+                return Ok(());
+            }
+            let idle = map
+                .iter()
+                .filter(|(_, l)| {
+                    l.handle.stats.active.load(Ordering::SeqCst) == 0
+                        && l.handle.stats.queued.load(Ordering::SeqCst) == 0
+                })
+                .min_by_key(|(_, l)| l.last_used)
+                .map(|(id, _)| id.clone());
+            let Some(victim) = idle else {
+                return Err(Error::Overloaded(format!(
+                    "not enough memory to load '{loading}' while the other loaded models are busy"
+                )));
+            };
+            if let Some(l) = map.remove(&victim) {
+                tracing::info!(model = %victim, "unloading the least recently used model to make room");
+                drop(map);
+                l.handle.shutdown();
+                map = self.map();
+            }
+        }
+    }
+
+    /// Unloads a model; its in-flight requests end as cancelled. `false` when it was not loaded.
+    pub(crate) fn unload(&self, model_id: &str) -> bool {
+        let removed = self.map().remove(model_id);
+        match removed {
+            Some(l) => {
+                l.handle.shutdown();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// 80% of the machine's memory.
+fn default_budget() -> u64 {
+    let refresh = sysinfo::RefreshKind::nothing().with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram());
+    // Without a reading (exotic platforms) assume 8 GB.
+    sysinfo::System::new_with_specifics(refresh).map_or(8 << 30, |s| s.total_memory()) / 10 * 8
+}
