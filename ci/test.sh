@@ -20,6 +20,10 @@ fi
 log "test models"
 ci/fetch-test-models.sh >/dev/null
 
+log "python environment (the official openai client drives the server)"
+JAN_TEST_PYTHON="$(ci/python-env.sh)"
+export JAN_TEST_PYTHON
+
 if [[ "${JAN_TEST_QUICK:-0}" != 1 ]]; then
   log "cargo fmt --check"
   cargo fmt --all -- --check

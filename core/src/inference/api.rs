@@ -64,7 +64,12 @@ impl InferenceApi {
             return Ok(());
         }
         let path = self.jan().models().weights_path(model_id).await?;
-        self.inner.scheduler.load(&self.inner, &model, path).await
+        // The load runs to its end even when the caller goes away (an HTTP client that disconnected, a request
+        // past its timeout): stopping half-way would waste the weights read so far and leave the model `loading`.
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.scheduler.load(&inner, &model, path).await })
+            .await
+            .map_err(|e| crate::Error::Engine(format!("loading {model_id}: {e}")))?
     }
 
     /// Unloads a model (Jan's "stop model"); its running requests end as cancelled.

@@ -1,0 +1,121 @@
+//! The server's configuration: every option is a flag and an environment variable. `JAN_API_HOST`,
+//! `JAN_API_PORT` and `JAN_DATA_FOLDER` are the names Jan's own server used; scripts and images rely on them.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Jan in the browser: the UI, Jan's API and an OpenAI-compatible API, behind a login.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "jan-server", version, about)]
+pub struct Config {
+    /// Address to listen on. Anything but loopback needs credentials (or --insecure-no-auth).
+    #[arg(long, env = "JAN_API_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on.
+    #[arg(long, env = "JAN_API_PORT", default_value_t = 1337)]
+    pub port: u16,
+
+    /// Jan's data folder (models, threads, assistants). Default: ./jan-data.
+    #[arg(long, env = "JAN_DATA_FOLDER", default_value = "jan-data")]
+    pub data_folder: PathBuf,
+
+    /// The user name for the login page.
+    #[arg(long, env = "JAN_USERNAME")]
+    pub username: Option<String>,
+
+    /// The password for the login page (read from the environment; never logged).
+    #[arg(long, env = "JAN_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// API keys for programmatic use of /v1, comma-separated (never logged).
+    #[arg(long, env = "JAN_API_KEY", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<String>,
+
+    /// Origins (scheme://host:port) allowed to call the API from a browser, comma-separated. The server's own
+    /// origin is always allowed; nothing is allowed with `*`.
+    #[arg(long, env = "JAN_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// TLS certificate chain (PEM). With --tls-key, the server speaks HTTPS itself.
+    #[arg(long, env = "JAN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM).
+    #[arg(long, env = "JAN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The server runs behind an HTTPS proxy: session cookies get the Secure flag.
+    #[arg(long, env = "JAN_BEHIND_HTTPS_PROXY")]
+    pub behind_https_proxy: bool,
+
+    /// Log lines as text or JSON.
+    #[arg(long, env = "JAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// How long a login session lasts, in hours.
+    #[arg(long, env = "JAN_SESSION_HOURS", default_value_t = 24 * 7)]
+    pub session_hours: u64,
+
+    /// Largest request body accepted, in MiB (model uploads excepted).
+    #[arg(long, env = "JAN_MAX_BODY_MB", default_value_t = 8)]
+    pub max_body_mb: usize,
+
+    /// Requests that may wait per model before new ones get 429.
+    #[arg(long, env = "JAN_QUEUE_SIZE", default_value_t = 16)]
+    pub queue_size: usize,
+
+    /// Seconds a request may take until its response starts (a whole non-streamed completion); streams and
+    /// model uploads are not limited.
+    #[arg(long, env = "JAN_REQUEST_TIMEOUT_SECS", default_value_t = 600)]
+    pub request_timeout_secs: u64,
+
+    /// Listen beyond loopback without any credentials. Anyone who can reach the port gets full access.
+    #[arg(long, env = "JAN_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Whether a username and password are configured.
+    pub fn has_login(&self) -> bool {
+        self.username.as_deref().is_some_and(|u| !u.is_empty())
+            && self.password.as_deref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// Whether any credential (login or API key) is configured.
+    pub fn has_credentials(&self) -> bool {
+        self.has_login() || self.api_keys.iter().any(|k| !k.trim().is_empty())
+    }
+
+    /// Whether session cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.tls_cert.is_some() || self.behind_https_proxy
+    }
+
+    /// The rule that keeps a fresh install safe: beyond loopback, credentials are required unless the operator
+    /// explicitly opted out.
+    pub fn check_exposure(&self) -> Result<(), String> {
+        if self.host.is_loopback() || self.has_credentials() || self.insecure_no_auth {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to listen on {} without credentials: set JAN_USERNAME and JAN_PASSWORD (or JAN_API_KEY), or \
+             listen on 127.0.0.1; --insecure-no-auth opens the server to anyone who can reach it",
+            self.host
+        ))
+    }
+
+    /// A config for tests: loopback, no credentials, the given data folder.
+    pub fn for_tests(data_folder: PathBuf) -> Config {
+        Config::parse_from(["jan-server", "--data-folder", &data_folder.to_string_lossy()])
+    }
+}

@@ -1,0 +1,28 @@
+//! Jan's API under `/v1` (the routes of Jan's desktop API server, `jan-formats.md`): models (list, get, delete,
+//! download from the catalog, start / stop, upload), threads and their messages, assistants. Each handler maps
+//! one route onto one core call; errors are the core's, mapped by `ApiError`.
+
+mod assistants;
+mod models;
+mod threads;
+
+use axum::Router;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+pub use models::model_object;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(models::router()).merge(threads::router()).merge(assistants::router())
+}
+
+/// OpenAI's list shape.
+fn list<T: serde::Serialize>(items: &[T]) -> Value {
+    json!({"object": "list", "data": items})
+}
+
+/// OpenAI's answer to a delete.
+fn deleted(id: &str, object: &str) -> Value {
+    json!({"id": id, "object": object, "deleted": true})
+}

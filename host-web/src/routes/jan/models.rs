@@ -1,0 +1,227 @@
+//! `/v1/models...`: the ready models (OpenAI's list shape, items are Jan's model.json plus OpenAI's `owned_by`),
+//! one model, delete, start / stop (load / unload), a catalog download (progress on `/api/events`), the catalog,
+//! and the upload of a `.gguf` (the raw request body, streamed into a temp file in the data folder, then moved
+//! into place by the core's import).
+
+use std::path::{Path as FsPath, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures::StreamExt;
+use jan_core::ids::{self, IdKind};
+use jan_core::models::{ImportMode, ImportRequest, ModelFile};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::{deleted, list};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::openai::{UPLOAD_PATH, find_model, model_error};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/models", get(list_models))
+        .route("/v1/models/{id}", get(get_model).delete(delete_model))
+        .route("/v1/models/{id}/start", put(start_model))
+        .route("/v1/models/{id}/stop", put(stop_model))
+        .route("/v1/models/download/{id}", get(download_model))
+        // Other methods on this path are the `{id}` routes for a model named "import".
+        .route(UPLOAD_PATH, post(import_model).fallback(model_named_import))
+        .route("/v1/catalog", get(catalog))
+}
+
+/// A model as OpenAI's clients expect it (`id`, `object`, `created`, `owned_by`) with all of Jan's fields.
+pub fn model_object(model: &ModelFile) -> Value {
+    let mut value = serde_json::to_value(model).unwrap_or_else(|_| json!({"id": model.id}));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("object".into(), json!("model"));
+        object.entry("created").or_insert(json!(0));
+        let owner = model.metadata.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "jan".into());
+        object.insert("owned_by".into(), json!(owner));
+    }
+    value
+}
+
+async fn list_models(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let models: Vec<Value> = state.jan.models().list().await?.iter().map(model_object).collect();
+    Ok(Json(list(&models)))
+}
+
+async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(model_object(&find_model(&state, &id).await?)))
+}
+
+async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state.jan.models().delete(&id).await.map_err(|e| model_error(&id, e))?;
+    Ok(Json(deleted(&id, "model")))
+}
+
+/// GET and DELETE of a model whose id is "import" (the upload route's path).
+async fn model_named_import(state: State<AppState>, method: Method, uri: Uri) -> Response {
+    let id = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
+    match method {
+        Method::GET => get_model(state, Path(id)).await.into_response(),
+        Method::DELETE => delete_model(state, Path(id)).await.into_response(),
+        _ => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            "method_not_allowed",
+            format!("{method} is not allowed on {}", uri.path()),
+        )
+        .into_response(),
+    }
+}
+
+/// Loads a model (Jan's "start"); answers when it is ready.
+async fn start_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state.jan.inference().load(&id).await.map_err(|e| model_error(&id, e))?;
+    Ok(Json(json!({"id": id, "object": "model", "state": "ready", "message": "the model is loaded"})))
+}
+
+/// Unloads a model (Jan's "stop"); a model that is not loaded is already stopped.
+async fn stop_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    find_model(&state, &id).await?;
+    let loaded = state.jan.inference().loaded().iter().any(|m| m.model_id == id);
+    let message = if loaded {
+        match state.jan.inference().unload(&id).await {
+            Ok(()) | Err(jan_core::Error::NotFound { .. }) => "the model is unloaded",
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        "the model was not loaded"
+    };
+    Ok(Json(json!({"id": id, "object": "model", "state": "stopped", "message": message})))
+}
+
+/// Starts downloading a catalog model and answers at once; progress, completion and failure are events on
+/// `/api/events`, the downloads in flight are `GET /api/downloads`.
+async fn download_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let handle = state.jan.models().download(&id).await.map_err(|e| match e {
+        jan_core::Error::NotFound { .. } => ApiError::model_not_found(&id),
+        other => other.into(),
+    })?;
+    let body = json!({"id": handle.id, "object": "download", "model_id": id, "status": "downloading",
+                      "message": "the download started; follow it on /api/events"});
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// The built-in catalog, each entry with `status`: `downloaded`, `downloading` or `available`.
+async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let ready: Vec<String> = state.jan.models().list().await?.into_iter().map(|m| m.id).collect();
+    let downloading: Vec<String> = state.jan.downloads().list().into_iter().map(|d| d.model_id).collect();
+    let items: Vec<Value> = state
+        .jan
+        .models()
+        .catalog()
+        .iter()
+        .map(|m| {
+            let mut item = model_object(m);
+            let status = if ready.contains(&m.id) {
+                "downloaded"
+            } else if downloading.contains(&m.id) {
+                "downloading"
+            } else {
+                "available"
+            };
+            item["status"] = json!(status);
+            item
+        })
+        .collect();
+    Ok(Json(list(&items)))
+}
+
+/// `POST /v1/models/import?file_name=x.gguf[&id=..][&name=..]`.
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    /// The file's name (its model folder gets it; the id defaults to a slug of it).
+    #[serde(default)]
+    file_name: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// A temp folder for one upload inside the data folder (same filesystem: the import is a rename); removed
+/// whatever happens, also when the client goes away mid-upload (the handler is dropped).
+struct UploadDir(Option<PathBuf>);
+
+impl Drop for UploadDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Uploads a `.gguf` as the raw request body (any size: this route is exempt from the body limit) and imports
+/// it: the core checks it is a GGUF and writes its model.json. 201 with the model.
+async fn import_model(
+    State(state): State<AppState>,
+    Query(query): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("multipart/") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            "unsupported_media_type",
+            "send the .gguf file as the raw request body (Content-Type: application/octet-stream), not as a form",
+        ));
+    }
+    if let Some(id) = &query.id {
+        ids::check(IdKind::Model, id)?;
+    }
+    let file_name = match (&query.file_name, &query.id) {
+        (Some(name), _) => ids::check(IdKind::FileName, name)?.to_owned(),
+        (None, Some(id)) => format!("{id}.gguf"),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "give the file's name (?file_name=model.gguf) or the model's id (?id=...)",
+            ));
+        }
+    };
+    let models = state.jan.data_folder().join("models");
+    let dir = models.join(format!(".upload-{}", ulid::Ulid::new()));
+    let guard = UploadDir(Some(dir.clone()));
+    tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
+    let path = dir.join(&file_name);
+    let written = save_body(body, &path).await?;
+    if written == 0 {
+        return Err(ApiError::bad_request("empty_body", "the body is empty: send the .gguf file as the body"));
+    }
+    let request = ImportRequest { path, id: query.id, name: query.name, file_name: None, mode: ImportMode::Move };
+    let model = state.jan.models().import(request).await?;
+    drop(guard);
+    Ok((StatusCode::CREATED, Json(model_object(&model))))
+}
+
+/// Streams the body into a new file, synced; the number of bytes.
+async fn save_body(body: Body, path: &FsPath) -> ApiResult<u64> {
+    let mut file = tokio::fs::File::create(path).await.map_err(io_error)?;
+    let mut stream = body.into_data_stream();
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the upload was cut off"))?;
+        file.write_all(&chunk).await.map_err(io_error)?;
+        written += chunk.len() as u64;
+    }
+    file.flush().await.map_err(io_error)?;
+    file.sync_all().await.map_err(io_error)?;
+    Ok(written)
+}
+
+fn io_error(e: std::io::Error) -> ApiError {
+    if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
+        return ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "server_error", "disk_full", "not enough disk space");
+    }
+    ApiError::internal(e)
+}

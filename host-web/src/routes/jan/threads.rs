@@ -1,0 +1,144 @@
+//! `/v1/threads` and their messages. A message's `content` may be Jan's parts (`[{type: "text", text: {value,
+//! annotations}}]`), OpenAI's (`[{type: "text", text: "..."}]`) or a plain string; all are saved in Jan's form.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use jan_core::threads::{Message, MessageUpdate, NewMessage, NewThread, Thread, ThreadUpdate};
+use serde_json::{Value, json};
+
+use super::{deleted, list};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::openai::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/threads", get(list_threads).post(create_thread))
+        .route("/v1/threads/{id}", get(get_thread).patch(update_thread).delete(delete_thread))
+        .route("/v1/threads/{id}/messages", get(list_messages).post(create_message))
+        .route("/v1/threads/{id}/messages/{message_id}", get(get_message).patch(update_message).delete(delete_message))
+}
+
+async fn list_threads(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(list(&state.jan.threads().list().await?)))
+}
+
+async fn create_thread(
+    State(state): State<AppState>,
+    ApiJson(new): ApiJson<NewThread>,
+) -> ApiResult<(StatusCode, Json<Thread>)> {
+    Ok((StatusCode::CREATED, Json(state.jan.threads().create(new).await?)))
+}
+
+async fn get_thread(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Thread>> {
+    Ok(Json(state.jan.threads().get(&id).await?))
+}
+
+async fn update_thread(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(update): ApiJson<ThreadUpdate>,
+) -> ApiResult<Json<Thread>> {
+    Ok(Json(state.jan.threads().update(&id, update).await?))
+}
+
+async fn delete_thread(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state.jan.threads().delete(&id).await?;
+    Ok(Json(deleted(&id, "thread.deleted")))
+}
+
+async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let messages = state.jan.threads().messages(&id).await?;
+    let mut body = list(&messages);
+    body["first_id"] = json!(messages.first().map(|m| &m.id));
+    body["last_id"] = json!(messages.last().map(|m| &m.id));
+    body["has_more"] = json!(false);
+    Ok(Json(body))
+}
+
+async fn create_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    normalise_content(&mut body)?;
+    let new: NewMessage = from_value(body)?;
+    Ok((StatusCode::CREATED, Json(state.jan.threads().add_message(&id, new).await?)))
+}
+
+async fn get_message(
+    State(state): State<AppState>,
+    Path((id, message_id)): Path<(String, String)>,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(state.jan.threads().message(&id, &message_id).await?))
+}
+
+async fn update_message(
+    State(state): State<AppState>,
+    Path((id, message_id)): Path<(String, String)>,
+    ApiJson(mut body): ApiJson<Value>,
+) -> ApiResult<Json<Message>> {
+    normalise_content(&mut body)?;
+    let update: MessageUpdate = from_value(body)?;
+    Ok(Json(state.jan.threads().update_message(&id, &message_id, update).await?))
+}
+
+async fn delete_message(
+    State(state): State<AppState>,
+    Path((id, message_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    state.jan.threads().delete_message(&id, &message_id).await?;
+    Ok(Json(deleted(&message_id, "thread.message.deleted")))
+}
+
+/// Typed from a JSON value, with a 400 naming the problem.
+fn from_value<T: serde::de::DeserializeOwned>(body: Value) -> ApiResult<T> {
+    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    crate::routes::openai::parse_json(&bytes)
+}
+
+/// `content` as Jan's parts: a string becomes one text part; a part whose `text` is a string gets Jan's
+/// `{value, annotations}`.
+fn normalise_content(body: &mut Value) -> ApiResult<()> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
+    }
+    let Some(content) = body.get_mut("content") else { return Ok(()) };
+    match content {
+        Value::String(text) => *content = json!([{"type": "text", "text": {"value": text, "annotations": []}}]),
+        Value::Array(parts) => {
+            for part in parts {
+                if let Some(text) = part.get_mut("text").filter(|t| t.is_string()) {
+                    *text = json!({"value": text, "annotations": []});
+                }
+            }
+        }
+        Value::Null => *content = json!([]),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_type",
+                "`content` must be a string or an array of content parts",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_in_any_shape_becomes_jan_parts() {
+        let mut body = json!({"role": "user", "content": "hi"});
+        assert!(normalise_content(&mut body).is_ok());
+        assert_eq!(body["content"][0]["text"]["value"], "hi");
+        let mut body = json!({"role": "user", "content": [{"type": "text", "text": "a"}]});
+        assert!(normalise_content(&mut body).is_ok());
+        assert_eq!(body["content"][0]["text"], json!({"value": "a", "annotations": []}));
+        let mut body = json!({"role": "user", "content": 3});
+        assert!(normalise_content(&mut body).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! The router: every route, and the layers around them (request ids, logs without secrets, body limit,
+//! authentication, CORS allow-list).
+
+mod health;
+pub mod jan;
+pub mod openai;
+pub mod ui;
+pub mod ui_api;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth;
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application, without a socket (tests drive it with `tower::ServiceExt::oneshot`).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(openai::router())
+        .merge(jan::router())
+        .merge(ui_api::router())
+        .merge(crate::openapi::router())
+        .merge(auth::router())
+        .merge(ui::router())
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require))
+        .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(auth::cors_layer(&state.config))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveHeadersLayer::new([header::AUTHORIZATION, header::COOKIE, header::SET_COOKIE]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The path only: query strings may carry secrets.
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // The body limit (model uploads excepted) and OpenAI-shaped transport errors.
+                .layer(middleware::from_fn_with_state(state.clone(), openai::limit_body)),
+        )
+        .with_state(state)
+}
+
+/// Counts every response by status class for `/metrics`.
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    state.metrics.record_request(response.status().as_u16());
+    response
+}
+
+/// `--request-timeout-secs`: how long a request may take until its response starts (a whole non-streamed
+/// completion, reading a body). Streams run on after their headers; model uploads (GBs) have no limit. Past it,
+/// a 504 in OpenAI's shape; dropping the handler's future drops its completion stream, which stops generation.
+async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == openai::UPLOAD_PATH {
+        return next.run(req).await;
+    }
+    let limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => crate::error::ApiError::new(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            "server_error",
+            "timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}

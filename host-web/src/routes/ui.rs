@@ -1,0 +1,55 @@
+//! The UI, embedded in the binary and served with relative URLs only (Jan's web mode broke behind proxies when
+//! it called `localhost`). Until the shared UI (`ui/`) is built, `host-web/assets/` holds a small page.
+
+use axum::Router;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_embed::RustEmbed;
+
+use crate::state::AppState;
+
+#[derive(RustEmbed)]
+#[folder = "assets/"]
+struct Assets;
+
+/// Every page response forbids framing and loading anything from elsewhere.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(index)).fallback(get(asset))
+}
+
+async fn index() -> Response {
+    serve("index.html")
+}
+
+/// A file of the UI, or the index for unknown paths (client-side routes); `/v1` and `/api` paths that match no
+/// route are 404 in OpenAI's shape, not pages.
+async fn asset(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.starts_with("v1/") || path.starts_with("api/") {
+        return crate::error::ApiError::not_found(format!("no route for /{path}")).into_response();
+    }
+    if Assets::get(path).is_some() { serve(path) } else { serve("index.html") }
+}
+
+fn serve(path: &str) -> Response {
+    match Assets::get(path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
+            let cache = if path == "index.html" { "no-cache" } else { "public, max-age=3600" };
+            (
+                [
+                    (header::CONTENT_TYPE, mime.as_ref().to_owned()),
+                    (header::CACHE_CONTROL, cache.to_owned()),
+                    (header::CONTENT_SECURITY_POLICY, CSP.to_owned()),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                ],
+                file.data,
+            )
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
