@@ -40,4 +40,8 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+log "the shared UI: contract tests on both transports, then end to end in headless chromium"
+cargo build -p jan-server --locked
+ci/test-ui.sh
+
 log "all tests passed in $((SECONDS - started)) s"

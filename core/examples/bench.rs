@@ -4,7 +4,13 @@
 //!
 //! ```text
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- MODEL.gguf [--reps N] [--json]
+//! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --kernels [--reps N]
 //! ```
+//!
+//! `JAN_CPU_KERNELS=own` runs the model on the core's own CPU kernels instead of candle's (opt-in for now).
+//!
+//! `--kernels` times the quantized matrix products alone (`jan_core::inference::cpu_kernels`) against candle's
+//! `QMatMul` on the same weights, for the shapes of the test models (best of N, in GMAC/s).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -18,7 +24,15 @@ use jan_core::inference::sampling::argmax;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = PathBuf::from(args.next().context("usage: bench MODEL.gguf [--reps N] [--json]")?);
+    let first = args.next().context("usage: bench MODEL.gguf [--reps N] [--json] | bench --kernels [--reps N]")?;
+    if first == "--kernels" {
+        let reps = match (args.next().as_deref(), args.next()) {
+            (Some("--reps"), Some(n)) => n.parse()?,
+            _ => 20,
+        };
+        return kernels(reps);
+    }
+    let path = PathBuf::from(first);
     let mut reps = 3;
     let mut json = false;
     while let Some(a) = args.next() {
@@ -93,6 +107,65 @@ fn main() -> anyhow::Result<()> {
         println!("ttft(128)  {ttft:.0} ms");
         if let Some(mb) = peak_mb {
             println!("peak RSS   {mb:.0} MB (file {file_mb:.0} MB)");
+        }
+    }
+    Ok(())
+}
+
+/// Times the kernels against candle's `QMatMul` (best of `reps`), for each weight type and the test models'
+/// shapes, decoding (1 row) and prompt processing (128 rows).
+fn kernels(reps: usize) -> anyhow::Result<()> {
+    use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+    use candle_core::{Module, Tensor};
+    use jan_core::inference::cpu_kernels::{QuantMatrix, WeightType};
+
+    let types = [
+        (WeightType::Q5_0, GgmlDType::Q5_0),
+        (WeightType::Q8_0, GgmlDType::Q8_0),
+        (WeightType::Q4_K, GgmlDType::Q4K),
+        (WeightType::Q6_K, GgmlDType::Q6K),
+        (WeightType::Q4_0, GgmlDType::Q4_0),
+        (WeightType::Q5_K, GgmlDType::Q5K),
+    ];
+    let shapes = [(896usize, 896usize), (4864, 896), (896, 4864), (640, 2048), (2048, 640)];
+    let best = |f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..reps {
+            let t = Instant::now();
+            f()?;
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        Ok(best)
+    };
+    println!("{:<6} {:>5} {:>5} {:>4} {:>10} {:>10} {:>7}", "type", "n", "k", "m", "ours GM/s", "candle", "ratio");
+    for (ty, gty) in types {
+        for &(n, k) in &shapes {
+            if k % ty.block_elems() != 0 {
+                continue;
+            }
+            let w: Vec<f32> = (0..n * k).map(|i| ((i * 7919 % 1013) as f32 / 506.0 - 1.0) * 0.1).collect();
+            let wt = Tensor::from_vec(w, (n, k), &Device::Cpu)?;
+            let qt = QTensor::quantize(&wt, gty)?;
+            let ours = QuantMatrix::from_ggml(ty, n, k, &qt.data()?)?;
+            let theirs = QMatMul::from_qtensor(qt)?;
+            for m in [1usize, 128] {
+                let x: Vec<f32> = (0..m * k).map(|i| (i * 104_729 % 2003) as f32 / 1001.0 - 1.0).collect();
+                let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu)?;
+                let mut out = vec![0f32; m * n];
+                let t_ours = best(&mut || Ok(ours.matmul(&x, m, &mut out)?))?;
+                let t_candle = best(&mut || {
+                    theirs.forward(&xt)?;
+                    Ok(())
+                })?;
+                let gmacs = (m * n * k) as f64 / 1e9;
+                println!(
+                    "{:<6} {n:>5} {k:>5} {m:>4} {:>10.1} {:>10.1} {:>6.2}x",
+                    format!("{ty:?}"),
+                    gmacs / t_ours,
+                    gmacs / t_candle,
+                    t_candle / t_ours
+                );
+            }
         }
     }
     Ok(())

@@ -67,6 +67,16 @@ pub struct Config {
     #[arg(long, env = "JAN_QUEUE_SIZE", default_value_t = 16)]
     pub queue_size: usize,
 
+    /// A mirror of Hugging Face for the catalog's downloads (`https://huggingface.co` in every catalog URL is
+    /// replaced by it), e.g. an internal proxy on a server without internet access.
+    #[arg(long, env = "JAN_HUB_URL")]
+    pub hub_url: Option<String>,
+
+    /// Where models run: `auto` (the first NVIDIA GPU in a CUDA build, else the CPU), `cpu`, `cuda` or `cuda:N`.
+    /// A model.json with `ngl: 0` always runs on the CPU.
+    #[arg(long, env = "JAN_DEVICE", default_value = "auto")]
+    pub device: jan_core::inference::DeviceChoice,
+
     /// Seconds a request may take until its response starts (a whole non-streamed completion); streams and
     /// model uploads are not limited.
     #[arg(long, env = "JAN_REQUEST_TIMEOUT_SECS", default_value_t = 600)]

@@ -392,7 +392,16 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op("delete", "/api/keys/{id}", "Auth", "Revoke an API key", Session, NoBody, 204, Empty),
     // Operations
-    op("get", "/health", "Server", "Liveness and the loaded models", Public, NoBody, 200, Out("Health")),
+    op(
+        "get",
+        "/health",
+        "Server",
+        "Liveness: `ready`, or `loading` while a model loads (always 200)",
+        Public,
+        NoBody,
+        200,
+        Out("Health"),
+    ),
     op("get", "/metrics", "Server", "Prometheus metrics", Metrics, NoBody, 200, Text),
     op("get", "/openapi.json", "Server", "This document", Session, NoBody, 200, Out("OpenApi")),
     op("get", "/v1/openapi.json", "Server", "This document, for API-key clients", Api, NoBody, 200, Out("OpenApi")),
@@ -695,7 +704,12 @@ fn schemas() -> Value {
     schemas.insert("ApiKeyList".into(), list_of("ApiKey"));
     schemas.insert(
         "Health".into(),
-        object(json!({"status": string, "models_loaded": {"type": "array", "items": string}}), &[]),
+        object(
+            json!({"status": {"type": "string", "enum": ["ready", "loading"]},
+                   "models_loaded": {"type": "array", "items": string},
+                   "models_loading": {"type": "array", "items": string}}),
+            &["status"],
+        ),
     );
     schemas.insert("OpenApi".into(), any_object);
     Value::Object(schemas)

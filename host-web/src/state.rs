@@ -24,8 +24,14 @@ pub struct AppState {
 impl AppState {
     /// Opens the core on the configured data folder and sets up authentication.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let inference = jan_core::inference::InferenceConfig::default().with_queue_size(config.queue_size);
-        let jan = Jan::open(jan_core::JanConfig::new(&config.data_folder).with_inference(inference)).await?;
+        let inference = jan_core::inference::InferenceConfig::default()
+            .with_queue_size(config.queue_size)
+            .with_device(config.device);
+        let mut core = jan_core::JanConfig::new(&config.data_folder).with_inference(inference);
+        if let Some(hub) = &config.hub_url {
+            core = core.with_hub_base_url(hub.trim_end_matches('/'));
+        }
+        let jan = Jan::open(core).await?;
         let auth = Auth::new(&config, jan.data_folder()).await?;
         Ok(AppState {
             jan,

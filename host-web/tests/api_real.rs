@@ -37,6 +37,26 @@ async fn openai_chat_and_text_completions_on_the_real_model() {
     let server = Server::start(dir.path(), &[], &[]).await;
     let client = reqwest::Client::new();
 
+    // Health says `loading` while the model loads, then `ready` with the model loaded.
+    assert_eq!(get(&client, &server, "/health").await["status"], "ready");
+    let start = tokio::spawn({
+        let (client, url) = (client.clone(), server.url(&format!("/v1/models/{MODEL}/start")));
+        async move { client.put(url).send().await.unwrap().status().as_u16() }
+    });
+    let mut seen_loading = false;
+    while !start.is_finished() {
+        let health = get(&client, &server, "/health").await;
+        if health["status"] == "loading" {
+            assert_eq!(health["models_loading"], json!([MODEL]));
+            seen_loading = true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(start.await.unwrap(), 200);
+    assert!(seen_loading, "/health never said `loading`");
+    let health = get(&client, &server, "/health").await;
+    assert_eq!((&health["status"], &health["models_loaded"]), (&json!("ready"), &json!([MODEL])));
+
     // The model the desktop app left in the folder is listed as it is.
     let models = get(&client, &server, "/v1/models").await;
     assert_eq!(models["object"], "list");
@@ -133,7 +153,6 @@ async fn openai_chat_and_text_completions_on_the_real_model() {
         .unwrap();
     assert!(generated >= 16.0 * 3.0, "{metrics}");
     assert!(metrics.contains("jan_time_to_first_token_seconds_count"));
-    assert!(get(&client, &server, "/health").await["status"].is_string());
     server.stop();
 }
 
@@ -232,6 +251,19 @@ async fn a_chat_in_a_thread_is_saved_streams_events_and_survives_a_restart() {
     server.stop();
 }
 
+/// Waits (up to 20 s) until /metrics says no request is being generated.
+async fn wait_until_idle(client: &reqwest::Client, server: &Server, after: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.lines().any(|l| l == "jan_requests_processing 0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "generation went on after {after}:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_client_that_goes_away_stops_its_generation() {
     let dir = common::data_folder_with_model().await;
@@ -262,15 +294,7 @@ async fn a_client_that_goes_away_stops_its_generation() {
     let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.lines().any(|l| l == "jan_requests_processing 1"), "{metrics}");
     drop(response);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.lines().any(|l| l == "jan_requests_processing 0") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "generation went on after the client left:\n{metrics}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_idle(&client, &server, "the client left").await;
     server.stop();
 }
 
@@ -294,14 +318,6 @@ async fn a_completion_past_the_request_timeout_is_a_504_and_stops() {
     let (status, error) = post(&client, &server, "/v1/chat/completions", body).await;
     assert_eq!(status, 504, "{error}");
     assert_eq!(error["error"]["code"], "timeout");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.lines().any(|l| l == "jan_requests_processing 0") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "generation went on after the timeout:\n{metrics}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_idle(&client, &server, "the timeout").await;
     server.stop();
 }

@@ -90,6 +90,11 @@ impl InferenceApi {
         self.inner.scheduler.list()
     }
 
+    /// The ids of the local models being loaded now.
+    pub fn loading(&self) -> Vec<String> {
+        self.inner.scheduler.loading()
+    }
+
     /// Queue depth and token counters summed over loaded models (for metrics).
     pub fn counters(&self) -> InferenceCounters {
         let mut c = InferenceCounters::default();

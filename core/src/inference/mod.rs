@@ -2,6 +2,7 @@
 //! scheduler; remote OpenAI-compatible engines stream through the same interface.
 
 mod api;
+pub mod cpu_kernels;
 mod engine;
 pub mod model;
 pub mod remote;

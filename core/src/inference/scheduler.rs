@@ -39,7 +39,7 @@ pub struct InferenceConfig {
 impl Default for InferenceConfig {
     fn default() -> Self {
         InferenceConfig {
-            device: DeviceChoice::Cpu,
+            device: DeviceChoice::Auto,
             queue_size: 16,
             memory_budget: None,
             default_context: 4096,
@@ -78,18 +78,51 @@ impl InferenceConfig {
 /// The device models are loaded on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
+    /// The first NVIDIA GPU when the `cuda` feature is built and a GPU answers, else the CPU.
     #[default]
+    Auto,
     Cpu,
     /// An NVIDIA GPU by ordinal; needs the `cuda` feature.
     Cuda(usize),
 }
 
 impl DeviceChoice {
-    pub(crate) fn device(self) -> Result<candle_core::Device> {
+    /// The device for a model whose model.json says `ngl` (Jan's GPU layers). candle cannot split a model
+    /// between devices, so `ngl: 0` means the CPU and any other value (or none) the configured device.
+    pub(crate) fn device(self, ngl: Option<i64>) -> Result<(candle_core::Device, String)> {
+        let cpu = || (candle_core::Device::Cpu, "cpu".to_owned());
         match self {
-            DeviceChoice::Cpu => Ok(candle_core::Device::Cpu),
+            _ if ngl == Some(0) => Ok(cpu()),
+            DeviceChoice::Cpu => Ok(cpu()),
             DeviceChoice::Cuda(ordinal) => candle_core::Device::new_cuda(ordinal)
+                .map(|d| (d, format!("cuda:{ordinal}")))
                 .map_err(|e| Error::Unsupported(format!("CUDA device {ordinal} is not available: {e}"))),
+            DeviceChoice::Auto if cfg!(feature = "cuda") => match candle_core::Device::new_cuda(0) {
+                Ok(d) => Ok((d, "cuda:0".to_owned())),
+                Err(e) => {
+                    tracing::warn!("no usable CUDA device ({e}); running on the CPU");
+                    Ok(cpu())
+                }
+            },
+            DeviceChoice::Auto => Ok(cpu()),
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    /// `auto`, `cpu`, `cuda` (GPU 0) or `cuda:N`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| format!("unknown device '{s}': use auto, cpu, cuda or cuda:N")),
         }
     }
 }
@@ -99,6 +132,8 @@ impl DeviceChoice {
 pub struct LoadedModel {
     pub model_id: String,
     pub architecture: String,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
     pub context: usize,
     pub slots: usize,
     /// Weights plus KV caches.
@@ -113,10 +148,20 @@ struct Loaded {
     last_used: Instant,
 }
 
-/// The loaded models.
+/// The loaded models, and the ones loading.
 #[derive(Default)]
 pub(crate) struct Scheduler {
     loaded: Mutex<HashMap<String, Loaded>>,
+    loading: Mutex<Vec<String>>,
+}
+
+/// Marks a model as loading for as long as it lives.
+struct Loading<'a>(&'a Scheduler, String);
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        self.0.loading.lock().unwrap_or_else(|p| p.into_inner()).retain(|id| *id != self.1);
+    }
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -157,6 +202,11 @@ impl Scheduler {
     }
 
     /// Counters of every loaded model, for metrics.
+    /// The models being loaded now.
+    pub(crate) fn loading(&self) -> Vec<String> {
+        self.loading.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub(crate) fn stats(&self) -> Vec<(String, Arc<EngineStats>)> {
         self.map().iter().map(|(id, l)| (id.clone(), l.handle.stats.clone())).collect()
     }
@@ -169,8 +219,11 @@ impl Scheduler {
             return Ok(());
         }
         let model_id = model.id.clone();
+        self.loading.lock().unwrap_or_else(|p| p.into_inner()).push(model_id.clone());
+        let marked = Loading(self, model_id.clone());
         inner.emit(Event::ModelState { model_id: model_id.clone(), state: ModelState::Loading { progress: 0.0 } });
         let result = self.load_now(inner, model, path).await;
+        drop(marked);
         let state = match &result {
             Ok(()) => ModelState::Ready,
             Err(e) => ModelState::Failed { code: e.code().to_owned(), message: e.to_string() },
@@ -218,8 +271,9 @@ impl Scheduler {
 
         let events = inner.clone();
         let model_id = model.id.clone();
-        let handle = blocking(move || {
-            let device = config.device.device()?;
+        let ngl = model.settings.ngl;
+        let (handle, device_name) = blocking(move || {
+            let (device, device_name) = config.device.device(ngl)?;
             let mut last = Instant::now();
             let mut report = |p: f32| {
                 if p < 1.0 && last.elapsed().as_millis() >= 200 {
@@ -230,12 +284,14 @@ impl Scheduler {
             };
             let model = Arc::new(Model::load(&path, &info, &device, &mut report)?);
             let parts = EngineParts { model, tokenizer: Arc::new(tokenizer), template, context, slots };
-            EngineHandle::start(&model_id, parts, config.queue_size)
+            Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, device_name))
         })
         .await?;
+        tracing::info!(model = %model.id, device = %device_name, context, slots, "model loaded");
         let info = LoadedModel {
             model_id: model.id.clone(),
             architecture: format!("{:?}", model_config.arch).to_lowercase(),
+            device: device_name,
             context,
             slots,
             memory_bytes,
@@ -294,4 +350,32 @@ fn default_budget() -> u64 {
     let refresh = sysinfo::RefreshKind::nothing().with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram());
     // Without a reading (exotic platforms) assume 8 GB.
     sysinfo::System::new_with_specifics(refresh).map_or(8 << 30, |s| s.total_memory()) / 10 * 8
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::DeviceChoice;
+
+    #[test]
+    fn devices_parse_and_ngl_zero_means_the_cpu() {
+        assert_eq!("auto".parse::<DeviceChoice>(), Ok(DeviceChoice::Auto));
+        assert_eq!("CPU".parse::<DeviceChoice>(), Ok(DeviceChoice::Cpu));
+        assert_eq!("cuda".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!("cuda:3".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(3)));
+        assert!("tpu".parse::<DeviceChoice>().unwrap_err().contains("unknown device 'tpu'"));
+        assert!("cuda:x".parse::<DeviceChoice>().is_err());
+
+        // ngl 0 is the CPU whatever the configuration says, even a GPU this machine lacks.
+        let (device, name) = DeviceChoice::Cuda(7).device(Some(0)).unwrap();
+        assert!(device.is_cpu() && name == "cpu");
+        let (device, name) = DeviceChoice::Auto.device(Some(99)).unwrap();
+        if cfg!(feature = "cuda") {
+            assert!(name == "cpu" || name == "cuda:0");
+        } else {
+            assert!(device.is_cpu() && name == "cpu");
+            // A GPU asked for by name in a build without CUDA is a clear error, not a silent CPU.
+            let e = DeviceChoice::Cuda(0).device(None).unwrap_err();
+            assert_eq!(e.code(), "unsupported");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //!   Secure over HTTPS) that opens everything. Cookie-authenticated requests that change state must come from the
 //!   server's own origin or an allowed one (the `Origin` header is checked).
 //! - API keys (`Authorization: Bearer`) open `/v1` and `/metrics` only.
-//! - `/health`, the login page and the login endpoint are open to all.
+//! - `/health`, the login page, the login endpoint and the UI's static files (`/assets/...`) are open to all.
 //!
 //! Secrets are compared as SHA-256 digests in constant time; they are never logged.
 
@@ -127,6 +127,7 @@ enum Area {
 fn area(path: &str) -> Area {
     match path {
         "/health" | "/login" | "/api/login" | "/api/session" | "/favicon.ico" => Area::Public,
+        p if crate::routes::ui::is_public_asset(p) => Area::Public,
         "/metrics" => Area::Metrics,
         p if p == "/v1" || p.starts_with("/v1/") => Area::Api,
         _ => Area::Ui,

@@ -23,7 +23,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/keys/{id}", delete(revoke_key))
 }
 
-async fn login_page() -> impl IntoResponse {
+/// The full UI's login screen when it is embedded, else a self-contained page.
+async fn login_page() -> Response {
+    if let Some(page) = crate::routes::ui::login_page() {
+        return page;
+    }
     (
         [
             (
@@ -34,6 +38,7 @@ async fn login_page() -> impl IntoResponse {
         ],
         Html(LOGIN_PAGE),
     )
+        .into_response()
 }
 
 #[derive(Deserialize)]

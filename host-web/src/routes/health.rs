@@ -13,11 +13,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health)).route("/metrics", get(metrics))
 }
 
-/// `ok` once the server answers; lists the loaded models and whether one is loading (llama.cpp's server answers
-/// 503 while its single model loads; here the server is usable while models load, so it stays 200).
+/// `ready`, or `loading` while a model loads, with the models loaded and loading. Always 200: unlike llama.cpp's
+/// server (503 while its one model loads) this server answers every other request while a model loads, so a load
+/// balancer must not take it out of service.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let loaded: Vec<String> = state.jan.inference().loaded().into_iter().map(|m| m.model_id).collect();
-    (StatusCode::OK, axum::Json(json!({"status": "ok", "models_loaded": loaded})))
+    let inference = state.jan.inference();
+    let loaded: Vec<String> = inference.loaded().into_iter().map(|m| m.model_id).collect();
+    let loading = inference.loading();
+    let status = if loading.is_empty() { "ready" } else { "loading" };
+    (StatusCode::OK, axum::Json(json!({"status": status, "models_loaded": loaded, "models_loading": loading})))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

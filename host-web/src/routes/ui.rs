@@ -1,5 +1,6 @@
 //! The UI, embedded in the binary and served with relative URLs only (Jan's web mode broke behind proxies when
-//! it called `localhost`). Until the shared UI (`ui/`) is built, `host-web/assets/` holds a small page.
+//! it called `localhost`): the shared UI's build (`ui/dist`, made by `build.rs` through `ci/build-ui.sh`), or,
+//! where it could not be built (no npm), the small page in `host-web/assets/`.
 
 use axum::Router;
 use axum::http::{StatusCode, Uri, header};
@@ -9,9 +10,29 @@ use rust_embed::RustEmbed;
 
 use crate::state::AppState;
 
+#[cfg(jan_full_ui)]
+#[derive(RustEmbed)]
+#[folder = "../ui/dist/"]
+struct Assets;
+
+#[cfg(not(jan_full_ui))]
 #[derive(RustEmbed)]
 #[folder = "assets/"]
 struct Assets;
+
+/// Whether the full UI is embedded (it has its own login screen and loads its files from `assets/`).
+pub const FULL_UI: bool = cfg!(jan_full_ui);
+
+/// The UI's files under `/assets/` are public: the login screen needs them before any session exists. They are
+/// the same for everyone and hold no data.
+pub fn is_public_asset(path: &str) -> bool {
+    FULL_UI && path.starts_with("/assets/") && Assets::get(path.trim_start_matches('/')).is_some()
+}
+
+/// The full UI's page for `/login` (it shows its login screen there); `None` with the minimal page.
+pub fn login_page() -> Option<Response> {
+    FULL_UI.then(|| serve("index.html"))
+}
 
 /// Every page response forbids framing and loading anything from elsewhere.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";

@@ -8,40 +8,27 @@ mod config;
 mod kv_cache;
 mod repack;
 mod rope;
+mod weights;
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 pub use config::{Arch, ModelConfig, RopeStyle};
 pub use kv_cache::KvCache;
 
+use weights::{Embeddings, Linear};
+
 use crate::error::{Error, IoContext, Result};
+use crate::inference::cpu_kernels::{QuantLinear, QuantMatrix};
 
 /// Wraps a candle error as the core's engine error.
 pub(crate) fn engine_err(e: candle_core::Error) -> Error {
     Error::Engine(e.to_string())
-}
-
-/// A matrix (quantized, or f32 for small ones) with an optional bias.
-#[derive(Debug)]
-struct Linear {
-    weight: QMatMul,
-    bias: Option<Tensor>,
-}
-
-impl Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.weight.forward(x).map_err(engine_err)?;
-        match &self.bias {
-            Some(b) => y.broadcast_add(b).map_err(engine_err),
-            None => Ok(y),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -67,10 +54,10 @@ struct Layer {
 pub struct Model {
     pub config: ModelConfig,
     device: Device,
-    embeddings: Arc<QTensor>,
+    embeddings: Embeddings,
     layers: Vec<Layer>,
     output_norm: Tensor,
-    output: QMatMul,
+    output: Linear,
     rope_freq_factors: Option<Vec<f32>>,
     weight_bytes: usize,
 }
@@ -82,7 +69,7 @@ struct Loader<'a> {
     device: &'a Device,
     total: u64,
     loaded: u64,
-    /// Bytes held after re-encoding (see `repack`).
+    /// Bytes held after re-encoding (see `repack`) or packing (see `weights`).
     resident: u64,
     progress: &'a mut dyn FnMut(f32),
 }
@@ -96,11 +83,44 @@ impl Loader<'_> {
                 Error::InvalidGguf(format!("the model has no tensor '{name}'"))
             }
         })?;
-        self.loaded += t.storage_size_in_bytes() as u64;
-        (self.progress)((self.loaded as f64 / self.total.max(1) as f64).min(1.0) as f32);
+        self.advance(t.storage_size_in_bytes() as u64);
         let t = repack::for_device(t, self.device)?;
         self.resident += t.storage_size_in_bytes() as u64;
         Ok(t)
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.loaded += bytes;
+        (self.progress)((self.loaded as f64 / self.total.max(1) as f64).min(1.0) as f32);
+    }
+
+    /// The matrix `name` packed for the core's kernels, streamed from the file (no second copy), or `None`
+    /// where candle multiplies it (see `weights`).
+    fn packed(&mut self, name: &str) -> Result<Option<QuantMatrix>> {
+        let Some(info) = self.content.tensor_infos.get(name) else { return Ok(None) };
+        let Some(ty) = weights::packed_type(info.ggml_dtype, self.device) else { return Ok(None) };
+        let Ok((rows, cols)) = info.shape.dims2() else { return Ok(None) };
+        let start = self.content.tensor_data_offset.saturating_add(info.offset);
+        let bytes = (info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size()) as u64;
+        self.reader.seek(SeekFrom::Start(start)).context(|| format!("reading tensor '{name}'"))?;
+        let m = QuantMatrix::read(ty, rows, cols, &mut self.reader)?;
+        self.advance(bytes);
+        self.resident += m.size_in_bytes() as u64;
+        Ok(Some(m))
+    }
+
+    /// The weight matrix `name` and an optional bias: packed where the core's kernels take it, else candle's.
+    fn matrix(&mut self, name: &str, bias: Option<Tensor>) -> Result<Linear> {
+        match self.packed(name)? {
+            Some(m) => {
+                let bias = bias.map(|b| b.to_vec1::<f32>()).transpose().map_err(engine_err)?;
+                Ok(Linear::Packed(QuantLinear::new(Arc::new(m), bias)?))
+            }
+            None => {
+                let weight = QMatMul::from_qtensor(self.qtensor(name)?).map_err(engine_err)?;
+                Ok(Linear::Candle { weight, bias })
+            }
+        }
     }
 
     fn has(&self, name: &str) -> bool {
@@ -116,9 +136,8 @@ impl Loader<'_> {
     }
 
     fn linear(&mut self, name: &str) -> Result<Linear> {
-        let weight = QMatMul::from_qtensor(self.qtensor(&format!("{name}.weight"))?).map_err(engine_err)?;
         let bias = self.optional_vector(&format!("{name}.bias"))?;
-        Ok(Linear { weight, bias })
+        self.matrix(&format!("{name}.weight"), bias)
     }
 }
 
@@ -141,12 +160,16 @@ impl Model {
             .sum();
         let mut l = Loader { content, reader, device, total, loaded: 0, resident: 0, progress };
 
-        let embeddings = Arc::new(l.qtensor("token_embd.weight")?);
-        let output = if l.has("output.weight") {
-            QMatMul::from_qtensor(l.qtensor("output.weight")?).map_err(engine_err)?
-        } else {
+        let (embeddings, output) = if l.has("output.weight") {
+            (Embeddings::Candle(Arc::new(l.qtensor("token_embd.weight")?)), l.matrix("output.weight", None)?)
+        } else if let Some(m) = l.packed("token_embd.weight")? {
             // Tied embeddings: the same quantized matrix serves both ends.
-            QMatMul::from_arc(embeddings.clone()).map_err(engine_err)?
+            let m = Arc::new(m);
+            (Embeddings::Packed(m.clone()), Linear::Packed(QuantLinear::new(m, None)?))
+        } else {
+            let t = Arc::new(l.qtensor("token_embd.weight")?);
+            let weight = QMatMul::from_arc(t.clone()).map_err(engine_err)?;
+            (Embeddings::Candle(t), Linear::Candle { weight, bias: None })
         };
         let output_norm = l.vector("output_norm.weight")?;
         let rope_freq_factors = if l.has("rope_freqs.weight") {
@@ -212,8 +235,7 @@ impl Model {
         if pos + seq > cache.capacity() {
             return Err(Error::ContextLengthExceeded { prompt_tokens: pos + seq, context: cache.capacity() });
         }
-        let ids = Tensor::new(tokens, &self.device).map_err(engine_err)?;
-        let mut x = self.embeddings.embedding(&ids).map_err(engine_err)?;
+        let mut x = self.embeddings.lookup(tokens, &self.device)?;
         if c.scale_embeddings {
             x = (x * (c.n_embd as f64).sqrt()).map_err(engine_err)?;
         }
@@ -223,7 +245,7 @@ impl Model {
         // Only the last position's logits are needed.
         let last = x.narrow(0, seq - 1, 1).map_err(engine_err)?;
         let last = rms_norm(&last, &self.output_norm, c.rms_eps)?;
-        let mut logits = self.output.forward(&last).map_err(engine_err)?;
+        let mut logits = self.output.forward(&last)?;
         if let Some(cap) = c.final_softcap {
             logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
                 .map_err(engine_err)?;

@@ -4,7 +4,7 @@
 //! fallback). A Q5_0 block is a scale and 32 five-bit integers in -16..=15; a Q8_0 block is the same scale and 32
 //! eight-bit integers, so every Q5_0 block becomes a Q8_0 block with the very same values, and candle's AVX2
 //! Q8_0 kernel applies. The cost is memory: 34 bytes per 32 weights instead of 22. GPUs keep Q5_0 (candle's CUDA
-//! kernels handle it).
+//! kernels handle it), and so do CPUs where the core's own kernels run (see `weights`), which take Q5_0 as it is.
 
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Shape};
@@ -18,9 +18,13 @@ const Q8_0_BYTES: usize = 34;
 
 /// Returns `t` re-encoded where that makes it faster on `device`, else `t` itself.
 pub(crate) fn for_device(t: QTensor, device: &Device) -> Result<QTensor> {
-    if !device.is_cpu() || t.dtype() != GgmlDType::Q5_0 {
+    if !device.is_cpu() || super::weights::own_kernels(device) || t.dtype() != GgmlDType::Q5_0 {
         return Ok(t);
     }
+    to_q8_0(t, device)
+}
+
+fn to_q8_0(t: QTensor, device: &Device) -> Result<QTensor> {
     let shape: Shape = t.shape().clone();
     let data = t.data().map_err(engine_err)?;
     let q8 = q5_0_to_q8_0(&data)?;
@@ -67,7 +71,7 @@ mod tests {
         let source = Tensor::from_vec(values, (16, 256), &device).unwrap();
         let q5 = QTensor::quantize(&source, GgmlDType::Q5_0).unwrap();
         let expected = q5.dequantize(&device).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let q8 = for_device(q5, &device).unwrap();
+        let q8 = to_q8_0(q5, &device).unwrap();
         assert_eq!(q8.dtype(), GgmlDType::Q8_0);
         assert_eq!(q8.shape().dims(), &[16, 256]);
         let got = q8.dequantize(&device).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Run the CUDA build's gpu_check on a lent GPU machine (the device tool), from
+# the repo root, with target/cuda-dist carried (made by ci/build-cuda.sh).
+#
+# Usage: bash ci/cuda/device-check.sh [gpu_check arguments]   (default: --synthetic)
+#
+# The GPU machine has the driver (libcuda.so.1, libnvidia-ml.so.1) but no CUDA
+# libraries on the loader's path: libcublas/libcublasLt/libcudart .so.13 and
+# libcurand.so.10 come from PyTorch's pip packages (nvidia/cu13/lib). This
+# finds them, checks that every library resolves, prints the GPU, then runs
+# gpu_check. Exit status: gpu_check's (0 pass, 1 a check failed, 2 could not
+# run), 3 when the binary or a library is missing.
+set -uo pipefail
+
+BIN="${GPU_CHECK:-target/cuda-dist/gpu_check}"
+[[ $# -gt 0 ]] || set -- --synthetic
+
+say() { printf '[device-check] %s\n' "$*"; }
+
+if [[ ! -f "$BIN" ]]; then
+  say "$BIN is missing: build it with ci/build-cuda.sh and carry target/cuda-dist"
+  exit 3
+fi
+chmod +x "$BIN" 2>/dev/null || true
+
+# Folders holding the CUDA 13 libraries: python's nvidia packages first, then
+# the usual toolkit places, then a bounded search.
+dirs=()
+while IFS= read -r d; do
+  [[ -n "$d" ]] && dirs+=("$d")
+done < <(python3 -c 'import nvidia, os
+for p in nvidia.__path__:
+    print(os.path.join(p, "cu13", "lib"))' 2>/dev/null)
+dirs+=(/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib)
+libpath=""
+for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcurand.so.10 libnvrtc.so.13; do
+  found=""
+  for d in "${dirs[@]}"; do
+    if [[ -e "$d/$lib" ]]; then found="$d"; break; fi
+  done
+  if [[ -z "$found" ]]; then
+    f="$(find /opt /usr/local /usr/lib -maxdepth 8 -name "$lib" -print -quit 2>/dev/null)"
+    [[ -n "$f" ]] && found="$(dirname "$f")"
+  fi
+  if [[ -n "$found" ]]; then
+    case ":$libpath:" in *":$found:"*) ;; *) libpath="${libpath:+$libpath:}$found" ;; esac
+  else
+    say "warning: $lib not found (fine if gpu_check does not need it)"
+  fi
+done
+export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv 2>&1 | sed 's/^/[device-check] /'
+missing="$(ldd "$BIN" | grep 'not found')"
+if [[ -n "$missing" ]]; then
+  ldd "$BIN"
+  say "libraries not found: $missing"
+  exit 3
+fi
+ldd "$BIN" | grep -E 'cuda|cublas|curand|nvrtc' | sed 's/^/[device-check] /'
+
+say "running $BIN $*"
+start=$(date +%s.%N)
+"$BIN" "$@"
+rc=$?
+say "gpu_check exited with $rc after $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
+exit "$rc"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The shared UI's tests: the middleware's unit and contract tests (vitest; both transports against a real
+# jan-server), then the end-to-end run in headless Chromium against the real server and the real test model.
+# Needs target/debug/jan-server (ci/test.sh builds it with `cargo build -p jan-server`) and the test models
+# (ci/fetch-test-models.sh). Installs Debian's chromium when it is missing (playwright's own browser download
+# does not work offline). Screenshots land in ui/e2e/screenshots/ (git-ignored).
+#
+# Environment: JAN_SERVER_BIN (default target/debug/jan-server), JAN_TEST_MODELS, CHROMIUM (default
+# /usr/bin/chromium), JAN_UI_SKIP_E2E=1 to run only the vitest suites.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+log() { printf '\n[test-ui] %s\n' "$*" >&2; }
+
+ci/build-ui.sh
+if [[ ! -x "${JAN_SERVER_BIN:-target/debug/jan-server}" ]]; then
+  log "cargo build -p jan-server"
+  cargo build -p jan-server --locked
+fi
+
+log "typecheck + unit and contract tests (vitest)"
+(cd ui && npx --no-install vitest run)
+
+if [[ "${JAN_UI_SKIP_E2E:-0}" == 1 ]]; then
+  exit 0
+fi
+chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium_bin" ]]; then
+  log "installing chromium (apt)"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+log "end to end (headless chromium)"
+(cd ui && CHROMIUM="$chromium_bin" node e2e/run.mjs)

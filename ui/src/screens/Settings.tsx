@@ -1,0 +1,137 @@
+import { useEffect, useState } from 'preact/hooks';
+import { client } from '../client';
+import { when } from '../format';
+import { copyText } from '../markdown';
+import type { ApiKey, EngineSettings } from '../middleware';
+import { notify, report } from '../store';
+import { type Theme, getTheme, setTheme } from '../theme';
+
+function ApiKeys() {
+  const [keys, setKeys] = useState<ApiKey[]>([]);
+  const [name, setName] = useState('');
+  const [fresh, setFresh] = useState<ApiKey | null>(null);
+  const load = () => client.listApiKeys().then(setKeys, report);
+  useEffect(() => void load(), []);
+
+  const create = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const k = await client.createApiKey(name.trim() || undefined);
+      setFresh(k);
+      setName('');
+      await load();
+    } catch (err) {
+      report(err);
+    }
+  };
+  const revoke = async (k: ApiKey) => {
+    if (!confirm(`Revoke "${k.name}"? Programs using it stop working.`)) return;
+    try {
+      await client.revokeApiKey(k.id);
+      await load();
+    } catch (err) {
+      report(err);
+    }
+  };
+
+  return (
+    <div class="card">
+      <h3>API keys</h3>
+      <p class="muted small">For programs using the OpenAI-compatible API at <code>/v1</code>.</p>
+      {fresh?.key && (
+        <div class="fresh-key" role="status">
+          <p>Copy this key now: it is not shown again.</p>
+          <code class="key">{fresh.key}</code>
+          <div class="row">
+            <button class="primary" onClick={() => copyText(fresh.key!).then((ok) => notify(ok ? 'Copied.' : 'Copy failed.'))}>Copy</button>
+            <button onClick={() => setFresh(null)}>Done</button>
+          </div>
+        </div>
+      )}
+      <ul class="keys">
+        {keys.map((k) => (
+          <li key={k.id}>
+            <span><strong>{k.name}</strong> <span class="muted small">{k.prefix}… · {when(k.created)}</span></span>
+            <button onClick={() => revoke(k)}>Revoke</button>
+          </li>
+        ))}
+      </ul>
+      <form class="row" onSubmit={create}>
+        <input aria-label="Key name" placeholder="Name (e.g. my script)" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <button class="primary">Create key</button>
+      </form>
+    </div>
+  );
+}
+
+function RemoteEngine() {
+  const [settings, setSettings] = useState<EngineSettings | null>(null);
+  const [url, setUrl] = useState('');
+  const [key, setKey] = useState('');
+  useEffect(() => {
+    client.getEngine('openai').then((s) => {
+      setSettings(s);
+      setUrl(s.full_url);
+    }, report);
+  }, []);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const s = await client.setEngine('openai', { full_url: url.trim(), api_key: key ? key : undefined });
+      setSettings(s);
+      setKey('');
+      notify('Remote engine saved.');
+    } catch (err) {
+      report(err);
+    }
+  };
+  return (
+    <form class="card" onSubmit={save}>
+      <h3>Remote engine (OpenAI-compatible)</h3>
+      <label>
+        URL
+        <input name="full_url" type="url" placeholder="https://api.openai.com/v1/chat/completions" value={url}
+          onInput={(e) => setUrl(e.currentTarget.value)} />
+      </label>
+      <label>
+        API key
+        <input name="api_key" type="password" autocomplete="off"
+          placeholder={settings?.api_key_set ? `set (${settings.api_key}); type to replace` : 'not set'}
+          value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+      </label>
+      <button class="primary">Save</button>
+    </form>
+  );
+}
+
+/** API keys, the remote engine, the theme, and logging out. */
+export function Settings({ onLogout }: { onLogout?: () => void }) {
+  const [theme, setThemeState] = useState<Theme>(getTheme());
+  const pick = (t: Theme) => {
+    setTheme(t);
+    setThemeState(t);
+  };
+  return (
+    <section class="page settings">
+      <h2>Settings</h2>
+      <div class="card">
+        <h3>Appearance</h3>
+        <div class="row" role="radiogroup" aria-label="Theme">
+          {(['system', 'light', 'dark'] as Theme[]).map((t) => (
+            <label class="radio" key={t}>
+              <input type="radio" name="theme" checked={theme === t} onChange={() => pick(t)} /> {t}
+            </label>
+          ))}
+        </div>
+      </div>
+      {client.capabilities.apiKeys && <ApiKeys />}
+      <RemoteEngine />
+      {onLogout && (
+        <div class="card">
+          <h3>Session</h3>
+          <button onClick={onLogout}>Log out</button>
+        </div>
+      )}
+    </section>
+  );
+}
