@@ -2,40 +2,21 @@
 //! warning of the insecure flag, and graceful shutdown on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{free_port, wait_ready};
+
 const PASSWORD: &str = "pw-5d41402abc4b2a76";
 const KEY: &str = "sk-key-7d793037a0760186";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn server(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jan-server"));
-    cmd.arg("--data-folder").arg(data).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for key in ["JAN_USERNAME", "JAN_PASSWORD", "JAN_API_KEY", "JAN_API_HOST", "JAN_API_PORT", "JAN_INSECURE_NO_AUTH"] {
-        cmd.env_remove(key);
-    }
-    cmd.env("RUST_LOG", "debug");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = common::command(data, args, env);
+    cmd.env("RUST_LOG", "debug").stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.spawn().unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not start");
 }
 
 fn output(mut child: Child) -> (std::process::ExitStatus, String) {

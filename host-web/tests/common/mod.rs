@@ -41,6 +41,32 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The `jan-server` binary on `data`, without any `JAN_*` setting from the test's own environment.
+pub fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jan-server"));
+    cmd.arg("--data-folder").arg(data).args(args);
+    for key in ["JAN_USERNAME", "JAN_PASSWORD", "JAN_API_KEY", "JAN_API_HOST", "JAN_API_PORT", "JAN_INSECURE_NO_AUTH"] {
+        cmd.env_remove(key);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Waits (up to 60 s) until `base`/health answers.
+pub async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not start");
+}
+
 /// A running `jan-server`; killed when dropped.
 pub struct Server {
     pub child: Option<Child>,
@@ -52,33 +78,13 @@ impl Server {
     /// Starts the binary on a free loopback port and waits for `/health`.
     pub async fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jan-server"));
-        cmd.arg("--data-folder").arg(data).arg("--port").arg(port.to_string()).args(args);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        for key in
-            ["JAN_USERNAME", "JAN_PASSWORD", "JAN_API_KEY", "JAN_API_HOST", "JAN_API_PORT", "JAN_INSECURE_NO_AUTH"]
-        {
-            cmd.env_remove(key);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
+        let port_arg = port.to_string();
+        let mut args = args.to_vec();
+        args.extend(["--port", port_arg.as_str()]);
+        let child = command(data, &args, env).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let server = Server { child: Some(child), base: format!("http://127.0.0.1:{port}"), port };
-        server.wait_ready().await;
+        wait_ready(&server.base).await;
         server
-    }
-
-    async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if client.get(format!("{}/health", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not start");
     }
 
     pub fn url(&self, path: &str) -> String {

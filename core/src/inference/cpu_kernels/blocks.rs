@@ -66,7 +66,17 @@ fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
 }
 
 pub(crate) fn q4_k(b: &[u8]) -> Block256 {
-    let (scales, qs) = (&b[4..16], &b[16..144]);
+    k4_nibbles(b, &b[16..144], None)
+}
+
+pub(crate) fn q5_k(b: &[u8]) -> Block256 {
+    k4_nibbles(b, &b[48..176], Some(&b[16..48]))
+}
+
+/// Q4_K and Q5_K share their layout: `d`, `dmin`, eight 6-bit scale/min pairs in bytes 4..16, then 4-bit quants
+/// `qs` (Q5_K adds a fifth bit per value from `qh`).
+fn k4_nibbles(b: &[u8], qs: &[u8], qh: Option<&[u8]>) -> Block256 {
+    let scales = &b[4..16];
     let mut out = Block256 { d: le_u16(b, 0), dmin: le_u16(b, 2), sc: [0; 16], m: [0; 16], q: [0; 256] };
     for j in 0..8 {
         let (sc, m) = scale_min_k4(j, scales);
@@ -78,26 +88,11 @@ pub(crate) fn q4_k(b: &[u8]) -> Block256 {
         let base = 32 * (j / 2);
         for l in 0..32 {
             let byte = qs[base + l];
-            out.q[32 * j + l] = if j % 2 == 0 { byte & 0x0f } else { byte >> 4 };
-        }
-    }
-    out
-}
-
-pub(crate) fn q5_k(b: &[u8]) -> Block256 {
-    let (scales, qh, qs) = (&b[4..16], &b[16..48], &b[48..176]);
-    let mut out = Block256 { d: le_u16(b, 0), dmin: le_u16(b, 2), sc: [0; 16], m: [0; 16], q: [0; 256] };
-    for j in 0..8 {
-        let (sc, m) = scale_min_k4(j, scales);
-        out.sc[2 * j] = i16::from(sc);
-        out.sc[2 * j + 1] = i16::from(sc);
-        out.m[2 * j] = i16::from(m);
-        out.m[2 * j + 1] = i16::from(m);
-        let base = 32 * (j / 2);
-        for l in 0..32 {
-            let byte = qs[base + l];
-            let lo = if j % 2 == 0 { byte & 0x0f } else { byte >> 4 };
-            out.q[32 * j + l] = lo | ((qh[l] >> j) & 1) << 4;
+            let low = if j % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+            out.q[32 * j + l] = match qh {
+                Some(qh) => low | ((qh[l] >> j) & 1) << 4,
+                None => low,
+            };
         }
     }
     out

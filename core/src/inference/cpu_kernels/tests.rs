@@ -275,3 +275,33 @@ fn panel_sizes_are_consistent() {
         assert!(ty.packed_bytes() >= ROWS * ty.ggml_block_bytes());
     }
 }
+
+/// The block decoders themselves against candle's (an independent implementation of ggml's formats), so that the
+/// tests above, which decode with `blocks`, rest on something outside this module.
+#[test]
+fn block_decoding_matches_candle() {
+    use candle_core::quantized::{GgmlDType, ggml_file::qtensor_from_ggml};
+    let mut rng = Rng(0x5eed);
+    for ty in WeightType::ALL {
+        let dtype = match ty {
+            WeightType::Q4_0 => GgmlDType::Q4_0,
+            WeightType::Q5_0 => GgmlDType::Q5_0,
+            WeightType::Q8_0 => GgmlDType::Q8_0,
+            WeightType::Q4_K => GgmlDType::Q4K,
+            WeightType::Q5_K => GgmlDType::Q5K,
+            WeightType::Q6_K => GgmlDType::Q6K,
+        };
+        let (rows, cols) = (3, 2 * ty.block_elems());
+        let data = random_matrix(ty, rows, cols, &mut rng);
+        let ours = dequantize_ggml(ty, &data, rows, cols);
+        let candle = qtensor_from_ggml(dtype, &data, vec![rows, cols], &candle_core::Device::Cpu)
+            .and_then(|t| t.dequantize(&candle_core::Device::Cpu))
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .unwrap();
+        let scale = candle.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
+        for (i, (a, b)) in ours.iter().zip(&candle).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * scale, "{ty:?} value {i}: ours {a}, candle {b}");
+        }
+    }
+}
