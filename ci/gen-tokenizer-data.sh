@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Write core/tests/data/tokenizer/*.json: llama.cpp's token ids for a varied
-# corpus, the reference that core/tests/tokenizer_llama_cpp.rs checks the
+# corpus, the reference that core/tests/it/tokenizer_llama_cpp.rs checks the
 # core's tokenizer against.
 #
 # Usage: ci/gen-tokenizer-data.sh [--help]

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The shared UI's tests: the middleware's unit and contract tests (vitest; both transports against a real
-# jan-server), then the end-to-end run in headless Chromium against the real server and the real test model.
-# Needs target/debug/jan-server (ci/test.sh builds it with `cargo build -p jan-server`) and the test models
+# jan-server), then the end-to-end run in headless Chromium against the real server and the real test model, then
+# the desktop host: host-electron's node tests (IPC wiring, preload, main process; the real addon) and the UI end
+# to end over IPC (the real preload and IPC handler, the real addon, headless Chromium).
+# Needs target/debug/jan-server (ci/test.sh builds it with `cargo build -p jan-server`), the addon
+# (bindings-node/jan-node.<platform>.node, which ci/test.sh builds before calling this) and the test models
 # (ci/fetch-test-models.sh). Installs Debian's chromium when it is missing (playwright's own browser download
 # does not work offline). Screenshots land in ui/e2e/screenshots/ (git-ignored).
 #
@@ -35,3 +38,12 @@ if [[ ! -x "$chromium_bin" ]]; then
 fi
 log "end to end (headless chromium)"
 (cd ui && CHROMIUM="$chromium_bin" node e2e/run.mjs)
+
+if ! compgen -G "bindings-node/jan-node.*.node" >/dev/null; then
+  log "bindings-node/jan-node.<platform>.node is missing: build the addon first (cd bindings-node && npm run build)"
+  exit 1
+fi
+log "desktop host: IPC wiring, preload, main process (node:test, the real addon)"
+node --test host-electron/test/*.test.js
+log "end to end over IPC (headless chromium, the desktop's preload and IPC handler, the real addon)"
+(cd ui && CHROMIUM="$chromium_bin" node e2e/ipc.mjs)

@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 log() { printf '\n[test] %s\n' "$*" >&2; }
 started=$SECONDS
 
-log "toolchain: $(cargo --version), $(rustc --version)"
+# A one-off build gains nothing from incremental state (2 GB on disk); a developer's own shell may still set it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+log "toolchain: $(cargo --version), $(rustc --version); disk free: $(df -h --output=avail . | tail -1 | tr -d ' ')"
 if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
   rustup component add clippy rustfmt >/dev/null 2>&1 || true
 fi
@@ -40,8 +43,12 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+log "the napi addon (bindings-node): build (committed typings must match), then its tests under Node"
+ci/build-addon.sh --check
+node --test bindings-node/test/*.test.js
+
 log "the shared UI: contract tests on both transports, then end to end in headless chromium"
 cargo build -p jan-server --locked
 ci/test-ui.sh
 
-log "all tests passed in $((SECONDS - started)) s"
+log "all tests passed in $((SECONDS - started)) s; target dir: $(du -sh target 2>/dev/null | cut -f1)"

@@ -116,6 +116,11 @@ impl Error {
         }
     }
 
+    /// The HTTP status a host answers this error with, and OpenAI's error `type` (see [`status_for_code`]).
+    pub fn http_status(&self) -> (u16, &'static str) {
+        status_for_code(self.code())
+    }
+
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound { kind, id: id.into() }
     }
@@ -127,6 +132,27 @@ impl Error {
             return Error::DiskFull(format!("{context}: {source}"));
         }
         Error::Io { context, source }
+    }
+}
+
+/// The HTTP status and OpenAI error `type` for an error code ([`Error::code`], or `model_not_found`, which hosts
+/// use for a named model that is not there). host-web answers with them, and the desktop's IPC sends them too so
+/// the UI reports both transports alike. 500 means the detail is internal (paths, OS errors): remote clients must
+/// not see the message.
+pub fn status_for_code(code: &str) -> (u16, &'static str) {
+    match code {
+        "not_found" => (404, "not_found_error"),
+        "model_not_found" => (404, "invalid_request_error"),
+        "invalid_id" | "invalid_request" | "invalid_gguf" | "context_length_exceeded" => (400, "invalid_request_error"),
+        "unsupported" => (422, "invalid_request_error"),
+        "conflict" => (409, "invalid_request_error"),
+        "forbidden" => (403, "permission_error"),
+        "overloaded" => (429, "rate_limit_error"),
+        // nginx's "client closed request".
+        "cancelled" => (499, "invalid_request_error"),
+        "upstream_error" | "network" | "http_status" | "checksum_mismatch" => (502, "upstream_error"),
+        "disk_full" => (507, "server_error"),
+        _ => (500, "server_error"),
     }
 }
 

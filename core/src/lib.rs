@@ -30,6 +30,7 @@ mod storage;
 pub mod system;
 pub mod threads;
 pub mod time;
+pub mod views;
 
 pub use config::JanConfig;
 pub use error::{Error, Result};

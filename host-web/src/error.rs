@@ -61,27 +61,14 @@ impl ApiError {
 
 impl From<jan_core::Error> for ApiError {
     fn from(e: jan_core::Error) -> Self {
-        use jan_core::Error as E;
-        let code = e.code();
-        let (status, kind) = match &e {
-            E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found_error"),
-            E::InvalidId { .. } | E::InvalidRequest(_) | E::InvalidGguf(_) | E::ContextLengthExceeded { .. } => {
-                (StatusCode::BAD_REQUEST, "invalid_request_error")
-            }
-            E::Unsupported(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error"),
-            E::Conflict(_) => (StatusCode::CONFLICT, "invalid_request_error"),
-            E::Forbidden(_) => (StatusCode::FORBIDDEN, "permission_error"),
-            E::Overloaded(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error"),
-            E::Cancelled(_) => (StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST), "invalid_request_error"),
-            E::Upstream { status: Some(401 | 403), .. } => (StatusCode::BAD_GATEWAY, "upstream_error"),
-            E::Upstream { .. } | E::Network(_) | E::HttpStatus { .. } | E::ChecksumMismatch { .. } => {
-                (StatusCode::BAD_GATEWAY, "upstream_error")
-            }
-            E::DiskFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "server_error"),
+        let (status, kind) = e.http_status();
+        match StatusCode::from_u16(status) {
             // Paths and OS errors stay in the log.
-            _ => return ApiError::internal(&e),
-        };
-        ApiError::new(status, kind, code, e.to_string())
+            Ok(status) if status != StatusCode::INTERNAL_SERVER_ERROR => {
+                ApiError::new(status, kind, e.code(), e.to_string())
+            }
+            _ => ApiError::internal(&e),
+        }
     }
 }
 

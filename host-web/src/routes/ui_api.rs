@@ -9,21 +9,18 @@
 //! - `GET /api/downloads`, `DELETE /api/downloads/{id}`: downloads in flight, cancel one.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::{Stream, StreamExt};
-use jan_core::Jan;
-use jan_core::inference::{CompletionStream, EngineSettings, StreamItem};
+use futures::StreamExt;
+use jan_core::views::{self, ReplyEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::metrics::Metrics;
+use crate::error::ApiResult;
 use crate::routes::openai::{ApiJson, SSE_KEEP_ALIVE, json_event, sse_response};
 use crate::state::AppState;
 
@@ -50,35 +47,12 @@ async fn events(State(state): State<AppState>) -> Response {
 }
 
 async fn system(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let info = state.jan.system().info().await?;
-    let mut body = serde_json::to_value(info).map_err(ApiError::internal)?;
-    body["loaded_models"] = json!(state.jan.inference().loaded());
-    body["inference"] = json!(state.jan.inference().counters());
-    Ok(Json(body))
-}
-
-/// A key shown as its last four characters (long keys only), so the user can tell which one is set.
-fn mask(key: &str) -> String {
-    let chars: Vec<char> = key.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        n if n >= 16 => format!("••••{}", chars[n - 4..].iter().collect::<String>()),
-        _ => "••••".to_owned(),
-    }
-}
-
-fn engine_view(engine: &str, settings: &EngineSettings) -> Value {
-    json!({
-        "engine": engine,
-        "full_url": settings.full_url,
-        "api_key": mask(&settings.api_key),
-        "api_key_set": !settings.api_key.is_empty(),
-    })
+    Ok(Json(views::system(&state.jan).await?))
 }
 
 async fn get_engine(State(state): State<AppState>, Path(engine): Path<String>) -> ApiResult<Json<Value>> {
     let settings = state.jan.inference().engine_settings(&engine).await?;
-    Ok(Json(engine_view(&engine, &settings)))
+    Ok(Json(views::engine(&engine, &settings)))
 }
 
 /// `{full_url, api_key?}`: without `api_key` the key stays as it is (the UI never has it); `""` removes it.
@@ -94,13 +68,7 @@ async fn set_engine(
     Path(engine): Path<String>,
     ApiJson(body): ApiJson<EngineBody>,
 ) -> ApiResult<Json<Value>> {
-    let inference = state.jan.inference();
-    let key = match body.api_key {
-        Some(key) => key,
-        None => inference.engine_settings(&engine).await?.api_key,
-    };
-    let settings = inference.set_engine_settings(&engine, &body.full_url, &key).await?;
-    Ok(Json(engine_view(&engine, &settings)))
+    Ok(Json(views::set_engine(&state.jan, &engine, &body.full_url, body.api_key).await?))
 }
 
 async fn downloads(State(state): State<AppState>) -> Json<Value> {
@@ -118,63 +86,14 @@ async fn cancel_download(State(state): State<AppState>, Path(id): Path<String>) 
 /// message}`: the message as saved) or `error` (`{error: {message, type, code}}`).
 async fn reply(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let reply = state.jan.inference().reply_in_thread(&id).await?;
-    let first = json_event(&json!({"type": "message", "message": reply.message}));
-    let stream = reply_events(state.jan.clone(), state.metrics.clone(), id, reply.message.id.clone(), reply.stream);
-    let events = futures::stream::once(async move { Ok(first) }).chain(stream);
+    let metrics = state.metrics.clone();
+    // The stream owns the core's: when the client goes away the response is dropped, the stream with it, and the
+    // core stops the reply and saves it as `stopped`.
+    let events = views::reply_events(state.jan.clone(), id, reply).map(move |event| {
+        if let ReplyEvent::Done { timings, .. } = &event {
+            metrics.record_completion(timings);
+        }
+        Ok::<_, Infallible>(json_event(&event.to_json()))
+    });
     Ok(sse_response(Sse::new(events).keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE))))
-}
-
-struct ReplyState {
-    jan: Jan,
-    metrics: Arc<Metrics>,
-    thread_id: String,
-    message_id: String,
-    stream: CompletionStream,
-}
-
-/// The reply's deltas and its end. The state owns the core's stream: when the client goes away the response is
-/// dropped, the stream with it, and the core stops the reply and saves it as `stopped`.
-fn reply_events(
-    jan: Jan,
-    metrics: Arc<Metrics>,
-    thread_id: String,
-    message_id: String,
-    stream: CompletionStream,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static {
-    let state = ReplyState { jan, metrics, thread_id, message_id, stream };
-    futures::stream::unfold(Some(state), |state| async move {
-        let mut s = state?;
-        let event = match s.stream.recv().await {
-            Some(StreamItem::Delta(delta)) => {
-                let event = json_event(&json!({"type": "delta", "delta": delta}));
-                return Some((Ok(event), Some(s)));
-            }
-            Some(StreamItem::Done(done)) => {
-                s.metrics.record_completion(&done.timings);
-                // The core saved the message before ending the stream.
-                let message = s.jan.threads().message(&s.thread_id, &s.message_id).await.ok();
-                json!({"type": "done", "finish_reason": done.finish_reason, "usage": done.usage,
-                       "timings": done.timings, "message": message})
-            }
-            Some(StreamItem::Error(e)) => {
-                let error = ApiError::from(e);
-                json!({"type": "error", "error": {"message": error.message, "type": error.kind, "code": error.code}})
-            }
-            None => json!({"type": "error", "error": {"message": "the reply ended unexpectedly",
-                           "type": "server_error", "code": "cancelled"}}),
-        };
-        Some((Ok(json_event(&event)), None))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_masked() {
-        assert_eq!(mask(""), "");
-        assert_eq!(mask("short-key"), "••••");
-        assert_eq!(mask("sk-abcdefghijklmnopqrstuvwxyz1234"), "••••1234");
-    }
 }

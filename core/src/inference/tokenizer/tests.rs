@@ -1,4 +1,4 @@
-//! Tokenizer tests on tiny hand-built vocabularies; `core/tests/tokenizer_llama_cpp.rs` compares real models with
+//! Tokenizer tests on tiny hand-built vocabularies; `core/tests/it/tokenizer_llama_cpp.rs` compares real models with
 //! llama.cpp.
 
 use std::collections::BTreeMap;

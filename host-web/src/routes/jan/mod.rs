@@ -22,7 +22,4 @@ fn list<T: serde::Serialize>(items: &[T]) -> Value {
     json!({"object": "list", "data": items})
 }
 
-/// OpenAI's answer to a delete.
-fn deleted(id: &str, object: &str) -> Value {
-    json!({"id": id, "object": object, "deleted": true})
-}
+use jan_core::views::deleted;

@@ -14,8 +14,9 @@ use axum::{Json, Router};
 use futures::StreamExt;
 use jan_core::ids::{self, IdKind};
 use jan_core::models::{ImportMode, ImportRequest, ModelFile};
+use jan_core::views;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use super::{deleted, list};
@@ -35,16 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/catalog", get(catalog))
 }
 
-/// A model as OpenAI's clients expect it (`id`, `object`, `created`, `owned_by`) with all of Jan's fields.
+/// A model as OpenAI's clients expect it (the core's view, shared with the desktop's IPC).
 pub fn model_object(model: &ModelFile) -> Value {
-    let mut value = serde_json::to_value(model).unwrap_or_else(|_| json!({"id": model.id}));
-    if let Some(object) = value.as_object_mut() {
-        object.insert("object".into(), json!("model"));
-        object.entry("created").or_insert(json!(0));
-        let owner = model.metadata.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "jan".into());
-        object.insert("owned_by".into(), json!(owner));
-    }
-    value
+    views::model(model)
 }
 
 async fn list_models(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -79,60 +73,27 @@ async fn model_named_import(state: State<AppState>, method: Method, uri: Uri) ->
 
 /// Loads a model (Jan's "start"); answers when it is ready.
 async fn start_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    state.jan.inference().load(&id).await.map_err(|e| model_error(&id, e))?;
-    Ok(Json(json!({"id": id, "object": "model", "state": "ready", "message": "the model is loaded"})))
+    Ok(Json(views::start_model(&state.jan, &id).await.map_err(|e| model_error(&id, e))?))
 }
 
 /// Unloads a model (Jan's "stop"); a model that is not loaded is already stopped.
 async fn stop_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    find_model(&state, &id).await?;
-    let loaded = state.jan.inference().loaded().iter().any(|m| m.model_id == id);
-    let message = if loaded {
-        match state.jan.inference().unload(&id).await {
-            Ok(()) | Err(jan_core::Error::NotFound { .. }) => "the model is unloaded",
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        "the model was not loaded"
-    };
-    Ok(Json(json!({"id": id, "object": "model", "state": "stopped", "message": message})))
+    Ok(Json(views::stop_model(&state.jan, &id).await.map_err(|e| model_error(&id, e))?))
 }
 
 /// Starts downloading a catalog model and answers at once; progress, completion and failure are events on
 /// `/api/events`, the downloads in flight are `GET /api/downloads`.
 async fn download_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let handle = state.jan.models().download(&id).await.map_err(|e| match e {
+    let body = views::download_model(&state.jan, &id).await.map_err(|e| match e {
         jan_core::Error::NotFound { .. } => ApiError::model_not_found(&id),
         other => other.into(),
     })?;
-    let body = json!({"id": handle.id, "object": "download", "model_id": id, "status": "downloading",
-                      "message": "the download started; follow it on /api/events"});
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 /// The built-in catalog, each entry with `status`: `downloaded`, `downloading` or `available`.
 async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let ready: Vec<String> = state.jan.models().list().await?.into_iter().map(|m| m.id).collect();
-    let downloading: Vec<String> = state.jan.downloads().list().into_iter().map(|d| d.model_id).collect();
-    let items: Vec<Value> = state
-        .jan
-        .models()
-        .catalog()
-        .iter()
-        .map(|m| {
-            let mut item = model_object(m);
-            let status = if ready.contains(&m.id) {
-                "downloaded"
-            } else if downloading.contains(&m.id) {
-                "downloading"
-            } else {
-                "available"
-            };
-            item["status"] = json!(status);
-            item
-        })
-        .collect();
-    Ok(Json(list(&items)))
+    Ok(Json(list(&views::catalog(&state.jan).await?)))
 }
 
 /// `POST /v1/models/import?file_name=x.gguf[&id=..][&name=..]`.

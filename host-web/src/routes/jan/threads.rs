@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use jan_core::threads::{Message, MessageUpdate, NewMessage, NewThread, Thread, ThreadUpdate};
+use jan_core::views;
 use serde_json::{Value, json};
 
 use super::{deleted, list};
@@ -99,46 +100,7 @@ fn from_value<T: serde::de::DeserializeOwned>(body: Value) -> ApiResult<T> {
     crate::routes::openai::parse_json(&bytes)
 }
 
-/// `content` as Jan's parts: a string becomes one text part; a part whose `text` is a string gets Jan's
-/// `{value, annotations}`.
+/// `content` as Jan's parts (the core's [`views::normalise_content`]), a 400 when it is neither text nor parts.
 fn normalise_content(body: &mut Value) -> ApiResult<()> {
-    if !body.is_object() {
-        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
-    }
-    let Some(content) = body.get_mut("content") else { return Ok(()) };
-    match content {
-        Value::String(text) => *content = json!([{"type": "text", "text": {"value": text, "annotations": []}}]),
-        Value::Array(parts) => {
-            for part in parts {
-                if let Some(text) = part.get_mut("text").filter(|t| t.is_string()) {
-                    *text = json!({"value": text, "annotations": []});
-                }
-            }
-        }
-        Value::Null => *content = json!([]),
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_type",
-                "`content` must be a string or an array of content parts",
-            ));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_in_any_shape_becomes_jan_parts() {
-        let mut body = json!({"role": "user", "content": "hi"});
-        assert!(normalise_content(&mut body).is_ok());
-        assert_eq!(body["content"][0]["text"]["value"], "hi");
-        let mut body = json!({"role": "user", "content": [{"type": "text", "text": "a"}]});
-        assert!(normalise_content(&mut body).is_ok());
-        assert_eq!(body["content"][0]["text"], json!({"value": "a", "annotations": []}));
-        let mut body = json!({"role": "user", "content": 3});
-        assert!(normalise_content(&mut body).is_err());
-    }
+    views::normalise_content(body).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
 }

@@ -1,0 +1,322 @@
+//! Inference through the facade on the real test model: streaming, seeds, stop strings, cancellation, the
+//! bounded queue, prefix reuse, the context policy, replies saved in threads, model state events and remote
+//! engines.
+
+use crate::common;
+use crate::common::fake_openai;
+
+use std::time::{Duration, Instant};
+
+use jan_core::inference::{
+    ChatMessage, ChatRequest, CompletionRequest, FinishReason, InferenceConfig, SamplingParams, StreamItem,
+};
+use jan_core::models::{ImportMode, ImportRequest, ModelFile};
+use jan_core::threads::{MessageStatus, NewMessage, NewThread, Role, ThreadModel, ThreadUpdate};
+use jan_core::{Event, Jan};
+use serde_json::json;
+
+const QWEN: &str = "qwen";
+
+/// A data folder with the real qwen model imported as `qwen` (hard-linked, not copied) and the given inference
+/// settings; `ctx` and `slots` go into its model.json.
+async fn setup(inference: InferenceConfig, ctx: u64, slots: u64) -> (tempfile::TempDir, Jan) {
+    let dir = tempfile::tempdir().unwrap();
+    let jan = Jan::open(common::config(dir.path()).with_inference(inference)).await.unwrap();
+    let src = dir.path().join("qwen.gguf");
+    let real = common::test_model("qwen2.5-coder-0.5b-instruct.gguf");
+    std::fs::hard_link(&real, &src).or_else(|_| std::fs::copy(&real, &src).map(|_| ())).unwrap();
+    let request = ImportRequest { id: Some(QWEN.into()), mode: ImportMode::Move, ..ImportRequest::copy(&src) };
+    jan.models().import(request).await.unwrap();
+    let update = serde_json::from_value(json!({"settings": {"ctx_len": ctx, "n_parallel": slots}})).unwrap();
+    jan.models().update(QWEN, update).await.unwrap();
+    (dir, jan)
+}
+
+fn chat(text: &str, max_tokens: u32, sampling: SamplingParams) -> ChatRequest {
+    ChatRequest {
+        model: QWEN.into(),
+        messages: vec![ChatMessage::new("user", text)],
+        sampling,
+        max_tokens: Some(max_tokens),
+        stop: Vec::new(),
+        tools: None,
+    }
+}
+
+/// Reads a stream to its end: (deltas, completion).
+async fn drain(mut stream: jan_core::inference::CompletionStream) -> (Vec<String>, jan_core::inference::Completion) {
+    let mut deltas = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(120), stream.recv()).await.expect("the stream stalled") {
+            Some(StreamItem::Delta(d)) => deltas.push(d),
+            Some(StreamItem::Done(c)) => return (deltas, c),
+            Some(StreamItem::Error(e)) => panic!("completion failed: {e}"),
+            None => panic!("the stream ended without Done"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_a_greedy_chat_with_usage_and_timings_and_reports_model_state() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let mut events = jan.subscribe();
+
+    let stream =
+        jan.inference().chat(chat("Write a haiku about the sea.", 12, SamplingParams::greedy())).await.unwrap();
+    let (deltas, done) = drain(stream).await;
+
+    assert!(deltas.len() > 3, "tokens arrive one by one: {deltas:?}");
+    assert_eq!(deltas.concat(), done.text);
+    assert_eq!(done.finish_reason, FinishReason::Length);
+    assert_eq!(done.usage.completion_tokens, 12);
+    assert!(done.usage.prompt_tokens > 10, "the chat template wraps the message: {:?}", done.usage);
+    assert_eq!(done.usage.total_tokens, done.usage.prompt_tokens + 12);
+    assert!(done.timings.predicted_per_second > 0.0 && done.timings.time_to_first_token_ms > 0.0);
+
+    let states: Vec<String> = std::iter::from_fn(|| events.try_recv_now())
+        .filter_map(|e| match e {
+            Event::ModelState { model_id, state } if model_id == QWEN => {
+                Some(serde_json::to_value(state).unwrap()["state"].as_str().unwrap().to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states.first().map(String::as_str), Some("loading"));
+    assert_eq!(states.last().map(String::as_str), Some("ready"));
+    assert_eq!(jan.inference().loaded()[0].model_id, QWEN);
+
+    // The same greedy request gives the same text (and reuses the whole prompt from the cache).
+    let again = jan.inference().chat(chat("Write a haiku about the sea.", 12, SamplingParams::greedy())).await.unwrap();
+    let (_, again) = drain(again).await;
+    assert_eq!(again.text, done.text);
+    assert_eq!(again.timings.cache_n, done.usage.prompt_tokens - 1);
+
+    jan.inference().unload(QWEN).await.unwrap();
+    assert!(jan.inference().loaded().is_empty());
+    assert_eq!(jan.inference().unload(QWEN).await.unwrap_err().code(), "not_found");
+}
+
+/// Pulls an event that is already waiting, without blocking.
+trait TryRecvNow {
+    fn try_recv_now(&mut self) -> Option<Event>;
+}
+
+impl TryRecvNow for jan_core::Events {
+    fn try_recv_now(&mut self) -> Option<Event> {
+        futures::FutureExt::now_or_never(self.recv()).flatten()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_reproduce_and_stop_strings_are_never_emitted() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let sampled = |seed| SamplingParams { temperature: 1.0, seed: Some(seed), ..Default::default() };
+    let prompt = "List five fruits, one per line.";
+    let a = drain(jan.inference().chat(chat(prompt, 24, sampled(7))).await.unwrap()).await.1;
+    let b = drain(jan.inference().chat(chat(prompt, 24, sampled(7))).await.unwrap()).await.1;
+    assert_eq!(a.text, b.text, "same seed, same text");
+    let mut differs = false;
+    for seed in 8..12 {
+        differs |= drain(jan.inference().chat(chat(prompt, 24, sampled(seed))).await.unwrap()).await.1.text != a.text;
+    }
+    assert!(differs, "other seeds give other texts");
+
+    // Stop on a piece of the greedy answer: the output ends right before it.
+    let greedy = drain(jan.inference().chat(chat(prompt, 24, SamplingParams::greedy())).await.unwrap()).await.1;
+    let words: Vec<&str> = greedy.text.split_whitespace().collect();
+    assert!(words.len() > 4, "{:?}", greedy.text);
+    let stop = words[3].to_owned();
+    let cut = greedy.text.find(&stop).unwrap();
+    let mut request = chat(prompt, 24, SamplingParams::greedy());
+    request.stop = vec![stop.clone()];
+    let (deltas, stopped) = drain(jan.inference().chat(request).await.unwrap()).await;
+    assert_eq!(stopped.finish_reason, FinishReason::Stop);
+    assert_eq!(stopped.text, greedy.text[..cut]);
+    assert!(!deltas.concat().contains(&stop), "the stop string never reaches the consumer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_or_stopping_frees_the_slot_and_a_full_queue_is_refused_at_once() {
+    let inference = InferenceConfig::default().with_queue_size(1);
+    let (_dir, jan) = setup(inference, 2048, 1).await;
+    jan.inference().load(QWEN).await.unwrap();
+
+    // One long request takes the only slot.
+    let mut long = jan.inference().chat(chat("Count from 1 to 1000.", 2000, SamplingParams::greedy())).await.unwrap();
+    assert!(matches!(long.recv().await, Some(StreamItem::Delta(_))));
+    // One more waits in the queue (size 1); the next is refused at once.
+    let queued = jan.inference().chat(chat("Say hi.", 4, SamplingParams::greedy())).await.unwrap();
+    let started = Instant::now();
+    let err = jan.inference().chat(chat("Say hi.", 4, SamplingParams::greedy())).await.unwrap_err();
+    assert_eq!(err.code(), "overloaded");
+    assert!(started.elapsed() < Duration::from_secs(1), "refused without waiting");
+    assert_eq!(jan.inference().counters().queued, 1);
+
+    // Stop the long one: it ends as cancelled and the queued request runs.
+    long.stop();
+    let cancelled = loop {
+        match long.recv().await {
+            Some(StreamItem::Delta(_)) => {}
+            Some(StreamItem::Done(c)) => break c,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(cancelled.finish_reason, FinishReason::Cancelled);
+    assert!(cancelled.usage.completion_tokens < 2000);
+    let (_, done) = drain(queued).await;
+    assert_eq!(done.usage.completion_tokens, 4);
+
+    // Dropping a stream also frees the slot at once.
+    let mut dropped =
+        jan.inference().chat(chat("Count from 1 to 1000.", 2000, SamplingParams::greedy())).await.unwrap();
+    assert!(matches!(dropped.recv().await, Some(StreamItem::Delta(_))));
+    drop(dropped);
+    let started = Instant::now();
+    let (_, quick) = drain(jan.inference().chat(chat("Say hi.", 2, SamplingParams::greedy())).await.unwrap()).await;
+    assert_eq!(quick.usage.completion_tokens, 2);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(jan.inference().counters().active, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_turn_reuses_the_cached_prefix() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let first = chat("Name three colors.", 8, SamplingParams::greedy());
+    let (_, one) = drain(jan.inference().chat(first.clone()).await.unwrap()).await;
+    assert_eq!(one.timings.cache_n, 0);
+
+    let mut second = first.clone();
+    second.messages.push(ChatMessage::new("assistant", one.text.clone()));
+    second.messages.push(ChatMessage::new("user", "And three animals."));
+    let (_, two) = drain(jan.inference().chat(second).await.unwrap()).await;
+    // Turn one's prompt came from the cache: only the new turn was processed.
+    assert!(two.timings.cache_n >= one.usage.prompt_tokens - 1, "{:?} vs {:?}", two.timings, one.usage);
+    assert_eq!(two.timings.prompt_n + two.timings.cache_n, two.usage.prompt_tokens);
+    assert!(two.timings.prompt_n < two.usage.prompt_tokens / 2, "{:?}", two.timings);
+    let counters = jan.inference().counters();
+    assert_eq!(
+        counters.prompt_tokens + counters.cached_tokens,
+        (one.usage.prompt_tokens + two.usage.prompt_tokens) as usize
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_longer_than_the_context_are_refused_and_generation_stops_when_it_is_full() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 64, 1).await;
+    let long = "word ".repeat(200);
+    let err = jan.inference().chat(chat(&long, 8, SamplingParams::greedy())).await.unwrap();
+    let err = err.collect().await.unwrap_err();
+    assert_eq!(err.code(), "context_length_exceeded", "{err}");
+
+    let (_, done) =
+        drain(jan.inference().chat(chat("Count to one hundred.", 1000, SamplingParams::greedy())).await.unwrap()).await;
+    assert_eq!(done.finish_reason, FinishReason::Length);
+    assert_eq!(done.usage.total_tokens, 64, "{:?}", done.usage);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_completions_skip_the_chat_template() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 512, 1).await;
+    let request = CompletionRequest {
+        model: QWEN.into(),
+        prompt: "The capital of France is".into(),
+        sampling: SamplingParams::greedy(),
+        max_tokens: Some(2),
+        stop: Vec::new(),
+    };
+    let (_, done) = drain(jan.inference().complete(request).await.unwrap()).await;
+    assert_eq!(done.usage.prompt_tokens, 5, "no template around the prompt");
+    assert_eq!(done.text, " Paris.", "llama.cpp's greedy continuation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_in_a_thread_streams_as_events_and_is_saved() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let thread = jan.threads().create(NewThread::default()).await.unwrap();
+    let model: ThreadModel =
+        serde_json::from_value(json!({"id": QWEN, "parameters": {"temperature": 0, "max_tokens": 10}})).unwrap();
+    jan.threads().update(&thread.id, ThreadUpdate { model: Some(model), ..Default::default() }).await.unwrap();
+    jan.threads().add_message(&thread.id, NewMessage::text(Role::User, "What is Rust?")).await.unwrap();
+    let mut events = jan.subscribe();
+
+    let reply = jan.inference().reply_in_thread(&thread.id).await.unwrap();
+    assert_eq!(reply.message.status, MessageStatus::Pending);
+    let message_id = reply.message.id.clone();
+    let (deltas, done) = drain(reply.stream).await;
+
+    let mut streamed = String::new();
+    let seen = common::events_until(
+        &mut events,
+        |e| matches!(e, Event::MessageUpdated { message } if message.id == message_id),
+    )
+    .await;
+    for e in &seen {
+        if let Event::MessageDelta { message_id: id, delta, .. } = e {
+            assert_eq!(id, &message_id);
+            streamed.push_str(delta);
+        }
+    }
+    assert_eq!(streamed, deltas.concat());
+    let saved = jan.threads().message(&thread.id, &message_id).await.unwrap();
+    assert_eq!(saved.status, MessageStatus::Ready);
+    assert_eq!(saved.text(), done.text);
+    assert_eq!(done.usage.completion_tokens, 10);
+    assert_eq!(saved.metadata.unwrap()["usage"]["completion_tokens"], 10);
+
+    // A thread without a model cannot reply.
+    let bare = jan.threads().create(NewThread::default()).await.unwrap();
+    assert_eq!(jan.inference().reply_in_thread(&bare.id).await.unwrap_err().code(), "invalid_request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_architectures_and_unknown_models_are_clear_errors() {
+    let (dir, jan) = common::open_temp().await;
+    let folder = dir.path().join("models/odd");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("odd.gguf"), common::tiny_gguf("mamba", "Odd", 2048)).unwrap();
+    let err = jan.inference().load("odd").await.unwrap_err();
+    assert!(err.to_string().contains("mamba"), "{err}");
+    assert_eq!(
+        jan.inference()
+            .chat(ChatRequest { model: "ghost".into(), ..chat("x", 1, SamplingParams::greedy()) })
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_models_stream_from_the_configured_engine() {
+    let upstream = fake_openai::FakeOpenAi::start().await;
+    upstream.reply(
+        "/v1/chat/completions",
+        fake_openai::Reply::Stream(fake_openai::Script::chat(&["Hel", "lo!"]).usage(Some((5, 2)))),
+    );
+    let (_dir, jan) = common::open_temp().await;
+    let remote: ModelFile =
+        serde_json::from_value(json!({"id": "gpt-4o-mini", "engine": "openai", "name": "GPT"})).unwrap();
+    jan.models().create(remote).await.unwrap();
+    let err = jan
+        .inference()
+        .chat(ChatRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_request", "no URL configured yet: {err}");
+
+    jan.inference()
+        .set_engine_settings("openai", &format!("{}/chat/completions", upstream.base_url()), "sk-test-123456")
+        .await
+        .unwrap();
+    let stream = jan
+        .inference()
+        .chat(ChatRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
+        .await
+        .unwrap();
+    let (deltas, done) = drain(stream).await;
+    assert_eq!(deltas.concat(), "Hello!");
+    assert_eq!(done.usage.completion_tokens, 2);
+    let sent = &upstream.requests()[0];
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-test-123456"));
+    assert_eq!(jan.inference().engine_settings("openai").await.unwrap().api_key, "sk-test-123456");
+}

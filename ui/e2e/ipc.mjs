@@ -1,0 +1,354 @@
+// End to end over IPC: the built UI (ui/dist) in headless Chromium, talking to the desktop host the way it does in
+// Electron. host-electron's REAL preload (src/preload.js) runs in the page before the app, with a stand-in
+// `electron` module whose ipcRenderer crosses into this Node process (page.exposeBinding); there the REAL IPC
+// handler (host-electron/src/ipc.js) calls the REAL addon (bindings-node) on a fresh data folder with the Gemma 3
+// 270M test model. Events go back into the page with page.evaluate, in order, and an invoke answers only after
+// the events sent before it (Electron's IPC keeps that order too).
+//
+// What this cannot show: Electron itself (the window, contextBridge's copying, the sandbox); see
+// host-electron/README.md.
+//
+//   ci/build-ui.sh && node e2e/ipc.mjs        (ci/test-ui.sh runs it; the addon must be built)
+//
+// Screenshots go to e2e/screenshots/ipc-*.png (git-ignored).
+
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { MODEL, dataFolderWithModel, tinyGguf } from '../test/server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const dist = join(repo, 'ui', 'dist');
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const DESKTOP = { width: 1280, height: 800 };
+// host-web's policy for the UI: the page must work under it over IPC too.
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+let step = '';
+const t0 = Date.now();
+function log(text) {
+  step = text;
+  console.log(`[e2e-ipc ${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+if (!existsSync(join(dist, 'index.html'))) {
+  console.error('[e2e-ipc] ui/dist is missing: run ci/build-ui.sh');
+  process.exit(1);
+}
+const addonDir = join(repo, 'bindings-node');
+if (!existsSync(join(addonDir, 'index.js')) || !readdirSync(addonDir).some((f) => f.endsWith('.node'))) {
+  console.error('[e2e-ipc] the addon is not built (bindings-node/jan-node.<platform>.node): run npm run build in bindings-node');
+  process.exit(1);
+}
+const require = createRequire(import.meta.url);
+const { Jan } = require(addonDir);
+const { registerIpc } = require(join(repo, 'host-electron', 'src', 'ipc.js'));
+const preloadSource = readFileSync(join(repo, 'host-electron', 'src', 'preload.js'), 'utf8');
+
+/** The UI's files over http on 127.0.0.1 (Chromium refuses module scripts from file:// without extra flags). */
+function staticServer() {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+  /** Requests the UI made for anything but its own files (an HTTP API call would mean it fell back to HTTP). */
+  const strays = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const file = normalize(join(dist, rel));
+    if (!file.startsWith(dist + sep) || !existsSync(file)) {
+      strays.push(`${req.method} ${url.pathname}`);
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CSP,
+      'Cache-Control': 'no-store',
+    });
+    res.end(readFileSync(file));
+  });
+  return new Promise((done) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      done({
+        base: `http://127.0.0.1:${port}/`,
+        strays,
+        close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
+      });
+    }),
+  );
+}
+
+/**
+ * The init script: a stand-in `electron` for the sandboxed preload (contextBridge puts the API on window;
+ * ipcRenderer crosses into Node through the `__janElectronInvoke` binding; listeners get an event object first, as
+ * Electron's do), then the real preload's source.
+ */
+function preloadInitScript() {
+  return `(() => {
+  const listeners = new Map();
+  const bytes = (value) => {
+    const view = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    let text = '';
+    for (let i = 0; i < view.length; i += 0x8000) text += String.fromCharCode(...view.subarray(i, i + 0x8000));
+    return { __janBytes: btoa(text) };
+  };
+  // Playwright's bindings carry JSON: ArrayBuffers travel as base64 (Electron's structured clone keeps them).
+  const encode = (value) => {
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return bytes(value);
+    if (Array.isArray(value)) return value.map(encode);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
+    return value;
+  };
+  const ipcRenderer = {
+    invoke: (channel, ...args) => window.__janElectronInvoke(channel, encode(args)),
+    on(channel, listener) {
+      if (!listeners.has(channel)) listeners.set(channel, new Set());
+      listeners.get(channel).add(listener);
+      return ipcRenderer;
+    },
+    removeListener(channel, listener) {
+      listeners.get(channel)?.delete(listener);
+      return ipcRenderer;
+    },
+  };
+  ipcRenderer.off = ipcRenderer.removeListener;
+  Object.defineProperty(window, '__janElectronDeliver', {
+    value: (channel, payload) => {
+      for (const listener of [...(listeners.get(channel) ?? [])]) listener({ sender: ipcRenderer, ports: [] }, ...payload);
+    },
+  });
+  const electron = {
+    contextBridge: {
+      exposeInMainWorld: (key, api) => Object.defineProperty(window, key, { value: Object.freeze(api), enumerable: true }),
+    },
+    ipcRenderer,
+    webUtils: { getPathForFile: () => '' },
+  };
+  const require = (name) => {
+    if (name !== 'electron') throw new Error('a sandboxed preload cannot require ' + name);
+    return electron;
+  };
+  (function (require, module, exports) {
+${preloadSource}
+  })(require, { exports: {} }, {});
+})();`;
+}
+
+/** Undoes the page's encoding of byte arrays. */
+function decode(value) {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value && typeof value === 'object') {
+    if (typeof value.__janBytes === 'string') {
+      const buf = Buffer.from(value.__janBytes, 'base64');
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
+  }
+  return value;
+}
+
+const data = dataFolderWithModel();
+const jan = await Jan.open({ dataFolder: data });
+const web = await staticServer();
+const origin = new URL(web.base).origin;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const problems = [];
+let failed = false;
+/** @type {{dispose(): void} | null} */
+let ipc = null;
+
+try {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('dialog', (d) => d.accept());
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+
+  // The main process's side: Electron's ipcMain, standing in; webContents.send as page.evaluate, in order.
+  const handlers = new Map();
+  const ipcMain = {
+    handle: (channel, listener) => handlers.set(channel, listener),
+    removeHandler: (channel) => handlers.delete(channel),
+  };
+  let delivery = Promise.resolve();
+  const send = (channel, ...payload) => {
+    delivery = delivery
+      .then(() => page.evaluate(([c, p]) => window.__janElectronDeliver?.(c, p), [channel, payload]))
+      .catch(() => undefined); // the page is reloading: Electron drops those too
+  };
+  ipc = registerIpc({
+    ipcMain,
+    jan,
+    send,
+    isTrustedSender: (event) => event.senderFrame?.parent === null && event.senderFrame.url.startsWith(`${origin}/`),
+    log: (message, error) => problems.push(`main process: ${message}: ${error}`),
+  });
+  await page.exposeBinding('__janElectronInvoke', async (source, channel, args) => {
+    const listener = handlers.get(channel);
+    if (!listener) throw new Error(`No handler registered for '${channel}'`);
+    const event = { senderFrame: { url: source.frame.url(), parent: source.frame.parentFrame() ? {} : null } };
+    const result = await listener(event, ...decode(args));
+    await delivery; // the events sent before the answer arrive before it
+    return result;
+  });
+  await page.addInitScript({ content: preloadInitScript() });
+
+  log('the app starts over IPC: no login, the model is listed');
+  await page.goto(web.base);
+  await page.waitForSelector('textarea[aria-label=Message]');
+  const api = await page.evaluate(() => ({
+    keys: Object.keys(window.janIpc ?? {}).sort(),
+    version: window.janIpc?.version,
+    capabilities: window.janIpc?.capabilities,
+    ipcRenderer: 'ipcRenderer' in window || 'require' in window || 'process' in window,
+  }));
+  check(api.version === 1, `window.janIpc version 1 (${api.version})`);
+  check(api.keys.join() === 'capabilities,invoke,on,pathForFile,version', `the contract's keys (${api.keys})`);
+  check(api.capabilities?.apiKeys === false, 'no API keys on the desktop');
+  check(!api.ipcRenderer, 'no ipcRenderer, require or process in the page');
+  check((await page.locator('input[name=password]').count()) === 0, 'no login screen');
+  await page.waitForSelector(`.model-line:has-text("${MODEL}")`);
+
+  log('import a GGUF in the Hub (its bytes cross IPC), then delete it');
+  await page.click('nav.screens a:has-text("Hub")');
+  await page.setInputFiles('input[type=file]', {
+    name: 'tiny-e2e.gguf',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(tinyGguf('Tiny e2e model')),
+  });
+  await page.waitForSelector('.models li:has-text("Tiny e2e model")');
+  check((await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'the core has the imported model');
+  await page.waitForSelector('.hub .models li:has-text("Qwen2.5")'); // the catalog
+  await page.screenshot({ path: join(shots, 'ipc-hub-desktop.png') });
+  await page.click('.models li:has-text("Tiny e2e model") button:has-text("Delete")');
+  await page.waitForSelector('.models li:has-text("Tiny e2e model")', { state: 'detached' });
+  check(!(await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'and deleted it');
+
+  log('a short reply: tokens arrive one by one over jan:reply');
+  await page.click('nav.screens a:has-text("Chat")');
+  await page.fill('.panel input[name=max_tokens]', '24');
+  await page.press('.panel input[name=max_tokens]', 'Tab');
+  await page.evaluate(() => {
+    window.__snapshots = [];
+    new MutationObserver(() => {
+      const live = document.querySelector('.msg.assistant.streaming .markdown');
+      if (live) {
+        const text = live.textContent ?? '';
+        if (text && window.__snapshots.at(-1) !== text) window.__snapshots.push(text);
+      }
+    }).observe(document.querySelector('.messages'), { subtree: true, childList: true, characterData: true });
+  });
+  await page.fill('textarea[aria-label=Message]', 'Hello! Who are you?');
+  await page.press('textarea[aria-label=Message]', 'Enter');
+  await page.waitForSelector('.msg.assistant.streaming');
+  await page.waitForSelector('button.stop', { state: 'detached', timeout: 180_000 });
+  const snapshots = await page.evaluate(() => window.__snapshots);
+  log(`  ${snapshots.length} distinct texts while streaming`);
+  check(snapshots.length >= 3, 'several DOM updates before completion');
+  for (let i = 1; i < snapshots.length; i++) check(snapshots[i].startsWith(snapshots[i - 1].trimEnd().slice(0, -1)), 'text grows');
+  const first = await page.locator('.msg.assistant').first().getAttribute('data-status');
+  check(first === 'ready', `the reply is saved ready (${first})`);
+  const threadUrl = page.url();
+  check(threadUrl.includes('#/t/'), 'the new thread is in the address');
+  const threadId = decodeURIComponent(threadUrl.split('#/t/')[1]);
+  const saved = (await jan.listMessages(threadId)).at(-1);
+  check(saved.role === 'assistant' && saved.status === 'ready', 'the core saved the reply');
+  check(saved.metadata?.usage?.completion_tokens <= 24, `max_tokens from the panel (${JSON.stringify(saved.metadata?.usage)})`);
+  await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
+  await page.screenshot({ path: join(shots, 'ipc-chat-desktop.png') });
+
+  log('stop a long reply mid-way (stopReply)');
+  await page.fill('.panel input[name=max_tokens]', '400');
+  await page.press('.panel input[name=max_tokens]', 'Tab');
+  await page.evaluate(() => (window.__snapshots = []));
+  await page.fill('textarea[aria-label=Message]', 'Write a very long story about a cat.\nMake it detailed.');
+  await page.press('textarea[aria-label=Message]', 'Enter');
+  await page.waitForFunction(() => window.__snapshots.length >= 3, null, { timeout: 180_000 });
+  await page.click('button.stop');
+  await page.waitForSelector('.msg.assistant[data-status=stopped]');
+  await page.waitForSelector('button.primary:has-text("Send")');
+  const stopped = (await jan.listMessages(threadId)).at(-1);
+  check(stopped.status === 'stopped', `the core saved it stopped (${stopped.status})`);
+  check((stopped.metadata?.usage?.completion_tokens ?? 0) < 400, 'stopped early');
+
+  log('reload: the thread and its messages are there');
+  await page.reload();
+  await page.waitForSelector('.msg.user:has-text("Hello! Who are you?")');
+  await page.waitForSelector('.msg.user:has-text("Write a very long story")');
+  await page.waitForSelector('.msg.assistant[data-status=stopped]');
+  check((await page.locator('.msg').count()) === 4, 'four messages');
+
+  log('rename the thread; the list follows');
+  await page.click('.thread.current button[aria-label^=Rename]');
+  await page.fill('.thread.current input[aria-label="Thread title"]', 'Renamed by e2e');
+  await page.press('.thread.current input[aria-label="Thread title"]', 'Enter');
+  await page.waitForSelector('.thread.current:has-text("Renamed by e2e")');
+  await page.reload();
+  await page.waitForSelector('.thread.current:has-text("Renamed by e2e")');
+
+  log('a thread made outside the window appears through jan:event');
+  const outside = await jan.createThread({ title: 'Made outside the window' });
+  await page.waitForSelector('.thread:has-text("Made outside the window")');
+  await jan.deleteThread(outside.id);
+  await page.waitForSelector('.thread:has-text("Made outside the window")', { state: 'detached' });
+
+  log('the system monitor shows numbers');
+  await page.click('nav.screens a:has-text("System")');
+  const cpu = await page.locator('[data-metric=cpu]').innerText();
+  const mem = await page.locator('[data-metric=memory]').innerText();
+  check(/^\d+%$/.test(cpu) && /^\d+%$/.test(mem), `numbers (${cpu}, ${mem})`);
+  await page.waitForTimeout(2500);
+  await page.screenshot({ path: join(shots, 'ipc-system-desktop.png') });
+
+  log('settings: no API keys and no logout on the desktop; the remote engine saves over IPC');
+  await page.click('nav.screens a:has-text("Settings")');
+  await page.waitForSelector('input[name=full_url]');
+  check((await page.locator('h3:has-text("API keys")').count()) === 0, 'no API keys card');
+  check((await page.locator('button:has-text("Log out")').count()) === 0, 'no log out');
+  await page.fill('input[name=full_url]', 'https://example.invalid/v1/chat/completions');
+  await page.click('form.card button:has-text("Save")');
+  await page.waitForSelector('text=Remote engine saved.');
+  check((await jan.getEngine('openai')).full_url === 'https://example.invalid/v1/chat/completions', 'saved in the core');
+  await page.screenshot({ path: join(shots, 'ipc-settings-desktop.png') });
+
+  log('delete the thread');
+  await page.goto(threadUrl);
+  await page.click('.thread.current button[aria-label^=Delete]');
+  await page.waitForSelector('.thread:has-text("Renamed by e2e")', { state: 'detached' });
+  await page.reload();
+  await page.waitForSelector('textarea[aria-label=Message]');
+  check((await page.locator('.thread:has-text("Renamed by e2e")').count()) === 0, 'gone after a reload');
+  check(!(await jan.listThreads()).some((t) => t.id === threadId), 'gone from the core');
+
+  check(web.strays.length === 0, `the UI made no HTTP API calls: ${web.strays.join(', ')}`);
+  check(problems.length === 0, `no page errors, console errors or CSP violations:\n${problems.join('\n')}`);
+  log('passed');
+} catch (e) {
+  failed = true;
+  console.error(`[e2e-ipc] FAILED at "${step}": ${e instanceof Error ? e.message : e}`);
+  if (problems.length) console.error(problems.join('\n'));
+  for (const ctx of browser.contexts()) {
+    for (const p of ctx.pages()) await p.screenshot({ path: join(shots, 'ipc-failure.png') }).catch(() => undefined);
+  }
+} finally {
+  ipc?.dispose();
+  await browser.close();
+  await web.close();
+  rmSync(data, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
