@@ -41,4 +41,4 @@ for f in "$out"/*; do
   name="$(basename "$f")"
   cp "$f" ".$name.new" && mv -f ".$name.new" "$name"
 done
-echo "bindings-node: $(ls *.node)" >&2
+echo "bindings-node: $(ls -- *.node)" >&2

@@ -42,6 +42,8 @@ else
   mkdir -p "$VENV/bin"
   "$PYTHON" -m pip install --quiet --disable-pip-version-check --target "$VENV/lib" "${PACKAGES[@]}" >&2
   interpreter="$(command -v "$PYTHON")"
+  # The ${PYTHONPATH...} and "$@" are for the generated script, not for this one.
+  # shellcheck disable=SC2016
   printf '#!/bin/sh\nPYTHONPATH="%s/lib${PYTHONPATH:+:$PYTHONPATH}" exec "%s" "$@"\n' "$VENV" "$interpreter" \
     > "$VENV/bin/python"
   chmod +x "$VENV/bin/python"

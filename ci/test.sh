@@ -48,7 +48,11 @@ ci/build-addon.sh --check
 node --test bindings-node/test/*.test.js
 
 log "the shared UI: contract tests on both transports, then end to end in headless chromium"
-cargo build -p jan-server --locked
+# target/debug/jan-server is the one the tests above built (a `cargo build -p jan-server` here would unify
+# features differently and compile the dependency tree a third time).
 ci/test-ui.sh
+
+log "deploy files: Packer templates, provisioning scripts, systemd units, firewall, cloud-init, container, Runpod"
+ci/check-deploy.sh
 
 log "all tests passed in $((SECONDS - started)) s; target dir: $(du -sh target 2>/dev/null | cut -f1)"

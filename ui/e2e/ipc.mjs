@@ -10,34 +10,26 @@
 //
 //   ci/build-ui.sh && node e2e/ipc.mjs        (ci/test-ui.sh runs it; the addon must be built)
 //
-// Screenshots go to e2e/screenshots/ipc-*.png (git-ignored).
+// Screenshots go to e2e/screenshots/ipc-*.png (git-ignored). The steps it shares with run.mjs are in flows.mjs.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { MODEL, dataFolderWithModel, tinyGguf } from '../test/server.mjs';
+import { MODEL, dataFolderWithModel } from '../test/server.mjs';
+import {
+  check, deleteCurrentThread, deleteModel, importTinyModel, launchChromium, log, newPage, openScreen, recordStreaming,
+  reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens, startLog,
+  stopLongReply, systemShowsNumbers, watchProblems,
+} from './flows.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(repo, 'ui', 'dist');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-const DESKTOP = { width: 1280, height: 800 };
 // host-web's policy for the UI: the page must work under it over IPC too.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
-let step = '';
-const t0 = Date.now();
-function log(text) {
-  step = text;
-  console.log(`[e2e-ipc ${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
-}
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
+startLog('e2e-ipc');
 
 if (!existsSync(join(dist, 'index.html'))) {
   console.error('[e2e-ipc] ui/dist is missing: run ci/build-ui.sh');
@@ -159,25 +151,15 @@ const data = dataFolderWithModel();
 const jan = await Jan.open({ dataFolder: data });
 const web = await staticServer();
 const origin = new URL(web.base).origin;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
 let failed = false;
 /** @type {{dispose(): void} | null} */
 let ipc = null;
 
 try {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('dialog', (d) => d.accept());
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
+  const page = await newPage(browser);
+  watchProblems(page, problems, { allConsoleErrors: true });
 
   // The main process's side: Electron's ipcMain, standing in; webContents.send as page.evaluate, in order.
   const handlers = new Map();
@@ -203,7 +185,10 @@ try {
     if (!listener) throw new Error(`No handler registered for '${channel}'`);
     const event = { senderFrame: { url: source.frame.url(), parent: source.frame.parentFrame() ? {} : null } };
     const result = await listener(event, ...decode(args));
-    await delivery; // the events sent before the answer arrive before it
+    // The events sent before the answer arrive before it. A page.evaluate caught in a reload can stall: do not
+    // hold the answer behind it for more than 2 s (Electron would not either: it drops what a reloading page
+    // misses).
+    await Promise.race([delivery, new Promise((r) => setTimeout(r, 2000))]);
     return result;
   });
   await page.addInitScript({ content: preloadInitScript() });
@@ -225,81 +210,36 @@ try {
   await page.waitForSelector(`.model-line:has-text("${MODEL}")`);
 
   log('import a GGUF in the Hub (its bytes cross IPC), then delete it');
-  await page.click('nav.screens a:has-text("Hub")');
-  await page.setInputFiles('input[type=file]', {
-    name: 'tiny-e2e.gguf',
-    mimeType: 'application/octet-stream',
-    buffer: Buffer.from(tinyGguf('Tiny e2e model')),
-  });
-  await page.waitForSelector('.models li:has-text("Tiny e2e model")');
+  await importTinyModel(page, 'Tiny e2e model');
   check((await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'the core has the imported model');
   await page.waitForSelector('.hub .models li:has-text("Qwen2.5")'); // the catalog
-  await page.screenshot({ path: join(shots, 'ipc-hub-desktop.png') });
-  await page.click('.models li:has-text("Tiny e2e model") button:has-text("Delete")');
-  await page.waitForSelector('.models li:has-text("Tiny e2e model")', { state: 'detached' });
+  await screenshot(page, 'ipc-hub-desktop.png');
+  await deleteModel(page, 'Tiny e2e model');
   check(!(await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'and deleted it');
 
   log('a short reply: tokens arrive one by one over jan:reply');
-  await page.click('nav.screens a:has-text("Chat")');
-  await page.fill('.panel input[name=max_tokens]', '24');
-  await page.press('.panel input[name=max_tokens]', 'Tab');
-  await page.evaluate(() => {
-    window.__snapshots = [];
-    new MutationObserver(() => {
-      const live = document.querySelector('.msg.assistant.streaming .markdown');
-      if (live) {
-        const text = live.textContent ?? '';
-        if (text && window.__snapshots.at(-1) !== text) window.__snapshots.push(text);
-      }
-    }).observe(document.querySelector('.messages'), { subtree: true, childList: true, characterData: true });
-  });
-  await page.fill('textarea[aria-label=Message]', 'Hello! Who are you?');
-  await page.press('textarea[aria-label=Message]', 'Enter');
-  await page.waitForSelector('.msg.assistant.streaming');
-  await page.waitForSelector('button.stop', { state: 'detached', timeout: 180_000 });
-  const snapshots = await page.evaluate(() => window.__snapshots);
-  log(`  ${snapshots.length} distinct texts while streaming`);
-  check(snapshots.length >= 3, 'several DOM updates before completion');
-  for (let i = 1; i < snapshots.length; i++) check(snapshots[i].startsWith(snapshots[i - 1].trimEnd().slice(0, -1)), 'text grows');
-  const first = await page.locator('.msg.assistant').first().getAttribute('data-status');
-  check(first === 'ready', `the reply is saved ready (${first})`);
-  const threadUrl = page.url();
-  check(threadUrl.includes('#/t/'), 'the new thread is in the address');
+  await openScreen(page, 'Chat');
+  await setMaxTokens(page, 24);
+  await recordStreaming(page);
+  const threadUrl = await sendAndWaitReply(page, 'Hello! Who are you?');
   const threadId = decodeURIComponent(threadUrl.split('#/t/')[1]);
   const saved = (await jan.listMessages(threadId)).at(-1);
   check(saved.role === 'assistant' && saved.status === 'ready', 'the core saved the reply');
   check(saved.metadata?.usage?.completion_tokens <= 24, `max_tokens from the panel (${JSON.stringify(saved.metadata?.usage)})`);
   await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
-  await page.screenshot({ path: join(shots, 'ipc-chat-desktop.png') });
+  await screenshot(page, 'ipc-chat-desktop.png');
 
   log('stop a long reply mid-way (stopReply)');
-  await page.fill('.panel input[name=max_tokens]', '400');
-  await page.press('.panel input[name=max_tokens]', 'Tab');
-  await page.evaluate(() => (window.__snapshots = []));
-  await page.fill('textarea[aria-label=Message]', 'Write a very long story about a cat.\nMake it detailed.');
-  await page.press('textarea[aria-label=Message]', 'Enter');
-  await page.waitForFunction(() => window.__snapshots.length >= 3, null, { timeout: 180_000 });
-  await page.click('button.stop');
-  await page.waitForSelector('.msg.assistant[data-status=stopped]');
-  await page.waitForSelector('button.primary:has-text("Send")');
+  await stopLongReply(page);
   const stopped = (await jan.listMessages(threadId)).at(-1);
   check(stopped.status === 'stopped', `the core saved it stopped (${stopped.status})`);
   check((stopped.metadata?.usage?.completion_tokens ?? 0) < 400, 'stopped early');
 
   log('reload: the thread and its messages are there');
-  await page.reload();
-  await page.waitForSelector('.msg.user:has-text("Hello! Who are you?")');
-  await page.waitForSelector('.msg.user:has-text("Write a very long story")');
-  await page.waitForSelector('.msg.assistant[data-status=stopped]');
-  check((await page.locator('.msg').count()) === 4, 'four messages');
+  await reloadShowsThread(page, 'Hello! Who are you?');
 
   log('rename the thread; the list follows');
-  await page.click('.thread.current button[aria-label^=Rename]');
-  await page.fill('.thread.current input[aria-label="Thread title"]', 'Renamed by e2e');
-  await page.press('.thread.current input[aria-label="Thread title"]', 'Enter');
-  await page.waitForSelector('.thread.current:has-text("Renamed by e2e")');
-  await page.reload();
-  await page.waitForSelector('.thread.current:has-text("Renamed by e2e")');
+  await renameCurrentThread(page, 'Renamed by e2e');
 
   log('a thread made outside the window appears through jan:event');
   const outside = await jan.createThread({ title: 'Made outside the window' });
@@ -308,15 +248,11 @@ try {
   await page.waitForSelector('.thread:has-text("Made outside the window")', { state: 'detached' });
 
   log('the system monitor shows numbers');
-  await page.click('nav.screens a:has-text("System")');
-  const cpu = await page.locator('[data-metric=cpu]').innerText();
-  const mem = await page.locator('[data-metric=memory]').innerText();
-  check(/^\d+%$/.test(cpu) && /^\d+%$/.test(mem), `numbers (${cpu}, ${mem})`);
-  await page.waitForTimeout(2500);
-  await page.screenshot({ path: join(shots, 'ipc-system-desktop.png') });
+  await systemShowsNumbers(page);
+  await screenshot(page, 'ipc-system-desktop.png');
 
   log('settings: no API keys and no logout on the desktop; the remote engine saves over IPC');
-  await page.click('nav.screens a:has-text("Settings")');
+  await openScreen(page, 'Settings');
   await page.waitForSelector('input[name=full_url]');
   check((await page.locator('h3:has-text("API keys")').count()) === 0, 'no API keys card');
   check((await page.locator('button:has-text("Log out")').count()) === 0, 'no log out');
@@ -324,15 +260,11 @@ try {
   await page.click('form.card button:has-text("Save")');
   await page.waitForSelector('text=Remote engine saved.');
   check((await jan.getEngine('openai')).full_url === 'https://example.invalid/v1/chat/completions', 'saved in the core');
-  await page.screenshot({ path: join(shots, 'ipc-settings-desktop.png') });
+  await screenshot(page, 'ipc-settings-desktop.png');
 
   log('delete the thread');
   await page.goto(threadUrl);
-  await page.click('.thread.current button[aria-label^=Delete]');
-  await page.waitForSelector('.thread:has-text("Renamed by e2e")', { state: 'detached' });
-  await page.reload();
-  await page.waitForSelector('textarea[aria-label=Message]');
-  check((await page.locator('.thread:has-text("Renamed by e2e")').count()) === 0, 'gone after a reload');
+  await deleteCurrentThread(page, 'Renamed by e2e');
   check(!(await jan.listThreads()).some((t) => t.id === threadId), 'gone from the core');
 
   check(web.strays.length === 0, `the UI made no HTTP API calls: ${web.strays.join(', ')}`);
@@ -340,11 +272,7 @@ try {
   log('passed');
 } catch (e) {
   failed = true;
-  console.error(`[e2e-ipc] FAILED at "${step}": ${e instanceof Error ? e.message : e}`);
-  if (problems.length) console.error(problems.join('\n'));
-  for (const ctx of browser.contexts()) {
-    for (const p of ctx.pages()) await p.screenshot({ path: join(shots, 'ipc-failure.png') }).catch(() => undefined);
-  }
+  await reportFailure(e, problems, browser, 'ipc-failure.png');
 } finally {
   ipc?.dispose();
   await browser.close();

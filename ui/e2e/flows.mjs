@@ -1,0 +1,216 @@
+// The steps both end-to-end runs take through the UI, whichever way it reaches the core: run.mjs (over HTTP, against
+// jan-server) and ipc.mjs (over Electron-style IPC, against the addon). Each step waits, checks and throws like the
+// scripts' own lines; screenshots go to e2e/screenshots/ (git-ignored).
+
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { tinyGguf } from '../test/server.mjs';
+
+/** @typedef {import('playwright-core').Browser} Browser */
+/** @typedef {import('playwright-core').Page} Page */
+
+export const DESKTOP = { width: 1280, height: 800 };
+
+const shots = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+/** @param {Page} page @param {string} file  a name in e2e/screenshots/ */
+export async function screenshot(page, file) {
+  await page.screenshot({ path: join(shots, file) });
+}
+
+// The log: `[TAG 1.2s] text`; the last logged line names the step a failure happened in.
+let tag = 'e2e';
+let step = '';
+let t0 = Date.now();
+
+/** Starts the log's clock; every line carries `tag` (`e2e`, `e2e-ipc`). @param {string} name */
+export function startLog(name) {
+  tag = name;
+  t0 = Date.now();
+}
+
+/** @param {string} text */
+export function log(text) {
+  step = text;
+  console.log(`[${tag} ${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+}
+
+/** @param {unknown} cond @param {string} what */
+export function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+/** Debian's headless Chromium (or $CHROMIUM), with its own background traffic (updates, sync, QUIC) off. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page at desktop width that waits up to a minute and accepts every confirm(). @param {Browser} browser */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('dialog', (d) => d.accept());
+  return page;
+}
+
+/**
+ * Collects into `problems` the page's uncaught errors and its console errors: only CSP refusals, or with
+ * `allConsoleErrors` every one.
+ * @param {Page} page @param {string[]} problems @param {{allConsoleErrors?: boolean}} [options]
+ */
+export function watchProblems(page, problems, { allConsoleErrors = false } = {}) {
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (allConsoleErrors) problems.push(`console error: ${m.text()}`);
+    else if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+}
+
+/**
+ * After a failure: says where, lists the problems so far and screenshots every page to `file`.
+ * @param {unknown} error @param {string[]} problems @param {Browser} browser @param {string} file
+ */
+export async function reportFailure(error, problems, browser, file) {
+  console.error(`[${tag}] FAILED at "${step}": ${error instanceof Error ? error.message : error}`);
+  if (problems.length) console.error(problems.join('\n'));
+  for (const ctx of browser.contexts()) {
+    for (const p of ctx.pages()) await p.screenshot({ path: join(shots, file) }).catch(() => undefined);
+  }
+}
+
+/** Clicks a screen in the navigation (Chat, Hub, System, Settings). @param {Page} page @param {string} name */
+export async function openScreen(page, name) {
+  await page.click(`nav.screens a:has-text("${name}")`);
+}
+
+/**
+ * Imports a tiny GGUF called `name` in the Hub, by its bytes, and waits for it in the list.
+ * @param {Page} page @param {string} name
+ */
+export async function importTinyModel(page, name) {
+  await openScreen(page, 'Hub');
+  await page.setInputFiles('input[type=file]', {
+    name: 'tiny-e2e.gguf',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(tinyGguf(name)),
+  });
+  await page.waitForSelector(`.models li:has-text("${name}")`);
+}
+
+/** Deletes the model `name` in the Hub and waits for it to leave the list. @param {Page} page @param {string} name */
+export async function deleteModel(page, name) {
+  await page.click(`.models li:has-text("${name}") button:has-text("Delete")`);
+  await page.waitForSelector(`.models li:has-text("${name}")`, { state: 'detached' });
+}
+
+/** Sets the chat panel's max tokens. @param {Page} page @param {number} n */
+export async function setMaxTokens(page, n) {
+  await page.fill('.panel input[name=max_tokens]', String(n));
+  await page.press('.panel input[name=max_tokens]', 'Tab');
+}
+
+/**
+ * From now on, records in window.__snapshots every text the streaming reply shows, before it completes.
+ * @param {Page} page
+ */
+export async function recordStreaming(page) {
+  await page.evaluate(() => {
+    window.__snapshots = [];
+    new MutationObserver(() => {
+      const live = document.querySelector('.msg.assistant.streaming .markdown');
+      if (live) {
+        const text = live.textContent ?? '';
+        if (text && window.__snapshots.at(-1) !== text) window.__snapshots.push(text);
+      }
+    }).observe(document.querySelector('.messages'), { subtree: true, childList: true, characterData: true });
+  });
+}
+
+/** Types `text` in the message box and sends it with Enter. @param {Page} page @param {string} text */
+async function send(page, text) {
+  await page.fill('textarea[aria-label=Message]', text);
+  await page.press('textarea[aria-label=Message]', 'Enter');
+}
+
+/**
+ * Sends `text` as the first message of a new thread (recordStreaming first) and waits for the whole reply; checks
+ * that it streamed in growing pieces and was saved ready. Returns the new thread's address.
+ * @param {Page} page @param {string} text
+ */
+export async function sendAndWaitReply(page, text) {
+  await send(page, text);
+  await page.waitForSelector('.msg.assistant.streaming');
+  await page.waitForSelector('button.stop', { state: 'detached', timeout: 180_000 });
+  const snapshots = await page.evaluate(() => window.__snapshots);
+  log(`  ${snapshots.length} distinct texts while streaming`);
+  check(snapshots.length >= 3, 'several DOM updates before completion');
+  for (let i = 1; i < snapshots.length; i++) check(snapshots[i].startsWith(snapshots[i - 1].trimEnd().slice(0, -1)), 'text grows');
+  const first = await page.locator('.msg.assistant').first().getAttribute('data-status');
+  check(first === 'ready', `the reply is saved ready (${first})`);
+  const threadUrl = page.url();
+  check(threadUrl.includes('#/t/'), 'the new thread is in the address');
+  return threadUrl;
+}
+
+/** Asks for a long story with max tokens 400 and stops it once it has streamed a little. @param {Page} page */
+export async function stopLongReply(page) {
+  await setMaxTokens(page, 400);
+  await page.evaluate(() => (window.__snapshots = []));
+  await send(page, 'Write a very long story about a cat.\nMake it detailed.');
+  await page.waitForFunction(() => window.__snapshots.length >= 3, null, { timeout: 180_000 });
+  await page.click('button.stop');
+  await page.waitForSelector('.msg.assistant[data-status=stopped]');
+  await page.waitForSelector('button.primary:has-text("Send")');
+}
+
+/**
+ * Reloads: the thread of `firstMessage` and the stopped story are back, four messages in all.
+ * @param {Page} page @param {string} firstMessage
+ */
+export async function reloadShowsThread(page, firstMessage) {
+  await page.reload();
+  await page.waitForSelector(`.msg.user:has-text("${firstMessage}")`);
+  await page.waitForSelector('.msg.user:has-text("Write a very long story")');
+  await page.waitForSelector('.msg.assistant[data-status=stopped]');
+  check((await page.locator('.msg').count()) === 4, 'four messages');
+}
+
+/** Renames the current thread in the list; the title stays after a reload. @param {Page} page @param {string} title */
+export async function renameCurrentThread(page, title) {
+  await page.click('.thread.current button[aria-label^=Rename]');
+  await page.fill('.thread.current input[aria-label="Thread title"]', title);
+  await page.press('.thread.current input[aria-label="Thread title"]', 'Enter');
+  await page.waitForSelector(`.thread.current:has-text("${title}")`);
+  await page.reload();
+  await page.waitForSelector(`.thread.current:has-text("${title}")`);
+}
+
+/** Opens System: CPU and memory read as percentages; then lets the charts gather a few samples. @param {Page} page */
+export async function systemShowsNumbers(page) {
+  await openScreen(page, 'System');
+  const cpu = await page.locator('[data-metric=cpu]').innerText();
+  const mem = await page.locator('[data-metric=memory]').innerText();
+  check(/^\d+%$/.test(cpu) && /^\d+%$/.test(mem), `numbers (${cpu}, ${mem})`);
+  await page.waitForTimeout(2500);
+}
+
+/**
+ * Deletes the current thread, called `title`; it stays gone after a reload.
+ * @param {Page} page @param {string} title
+ */
+export async function deleteCurrentThread(page, title) {
+  await page.click('.thread.current button[aria-label^=Delete]');
+  await page.waitForSelector(`.thread:has-text("${title}")`, { state: 'detached' });
+  await page.reload();
+  await page.waitForSelector('textarea[aria-label=Message]');
+  check((await page.locator(`.thread:has-text("${title}")`).count()) === 0, 'gone after a reload');
+}
