@@ -290,8 +290,17 @@ async fn a_client_that_goes_away_stops_its_generation() {
     let body = chat("Count from one to a thousand.", json!({"max_tokens": 1500, "stream": true}));
     let mut response = client.post(server.url("/v1/chat/completions")).json(&body).send().await.unwrap();
     response.chunk().await.unwrap().unwrap();
-    let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.lines().any(|l| l == "jan_requests_processing 1"), "{metrics}");
+    // The first chunk (the role) can come while the request still waits for the slot the reply above frees:
+    // wait until it is generating.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.lines().any(|l| l == "jan_requests_processing 1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stream never started generating:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(response);
     wait_until_idle(&client, &server, "the client left").await;
     server.stop();
