@@ -11,8 +11,6 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-pub use models::model_object;
-
 pub fn router() -> Router<AppState> {
     Router::new().merge(models::router()).merge(threads::router()).merge(assistants::router())
 }

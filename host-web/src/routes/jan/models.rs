@@ -13,7 +13,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::StreamExt;
 use jan_core::ids::{self, IdKind};
-use jan_core::models::{ImportMode, ImportRequest, ModelFile};
+use jan_core::models::{ImportMode, ImportRequest};
 use jan_core::views;
 use serde::Deserialize;
 use serde_json::Value;
@@ -36,18 +36,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/catalog", get(catalog))
 }
 
-/// A model as OpenAI's clients expect it (the core's view, shared with the desktop's IPC).
-pub fn model_object(model: &ModelFile) -> Value {
-    views::model(model)
-}
-
 async fn list_models(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let models: Vec<Value> = state.jan.models().list().await?.iter().map(model_object).collect();
+    let models: Vec<Value> = state.jan.models().list().await?.iter().map(views::model).collect();
     Ok(Json(list(&models)))
 }
 
 async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(model_object(&find_model(&state, &id).await?)))
+    Ok(Json(views::model(&find_model(&state, &id).await?)))
 }
 
 async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -162,7 +157,7 @@ async fn import_model(
     let request = ImportRequest { path, id: query.id, name: query.name, file_name: None, mode: ImportMode::Move };
     let model = state.jan.models().import(request).await?;
     drop(guard);
-    Ok((StatusCode::CREATED, Json(model_object(&model))))
+    Ok((StatusCode::CREATED, Json(views::model(&model))))
 }
 
 /// Streams the body into a new file, synced; the number of bytes.
