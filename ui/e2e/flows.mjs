@@ -83,8 +83,47 @@ export async function reportFailure(error, problems, browser, file) {
   console.error(`[${tag}] FAILED at "${step}": ${error instanceof Error ? error.message : error}`);
   if (problems.length) console.error(problems.join('\n'));
   for (const ctx of browser.contexts()) {
-    for (const p of ctx.pages()) await p.screenshot({ path: join(shots, file) }).catch(() => undefined);
+    for (const p of ctx.pages()) {
+      await p.screenshot({ path: join(shots, file) }).catch(() => undefined);
+      // CI keeps only the log: say what the page showed.
+      const shown = await p.evaluate(describePage).catch((e) => `(could not read the page: ${e})`);
+      console.error(`[${tag}] the page at ${p.url()}:\n${shown}`);
+    }
   }
+}
+
+/** The page's state in a few lines: messages with their status, banners, badges. Runs in the page. */
+function describePage() {
+  const cut = (/** @type {string | null} */ t) => (t ?? '').replace(/\s+/g, ' ').trim().slice(0, 100);
+  const lines = [...document.querySelectorAll('.msg')].map(
+    (m) => `  ${m.className.trim()} [${m.getAttribute('data-status')}] ${cut(m.textContent)}`,
+  );
+  for (const b of document.querySelectorAll('.banner, .badge.error')) lines.push(`  banner: ${cut(b.textContent)}`);
+  const composer = document.querySelector('.composer button');
+  lines.push(`  composer button: ${cut(composer?.textContent ?? 'none')}`);
+  return lines.join('\n');
+}
+
+/**
+ * Until the returned function is called, the answers to message-list requests arrive `ms` late (fetched at once,
+ * delivered after): a list that reaches the chat after it started a reply must not replace that reply.
+ * @param {Page} page @param {number} ms
+ */
+export async function slowMessageLists(page, ms) {
+  const pattern = /\/v1\/threads\/[^/]+\/messages$/;
+  /** @param {import('playwright-core').Route} route */
+  const handler = async (route) => {
+    if (route.request().method() !== 'GET') return route.fallback();
+    try {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, ms));
+      await route.fulfill({ response });
+    } catch {
+      // The page reloaded or closed meanwhile: nobody waits for this answer any more.
+    }
+  };
+  await page.route(pattern, handler);
+  return () => page.unroute(pattern, handler);
 }
 
 /** Clicks a screen in the navigation (Chat, Hub, System, Settings). @param {Page} page @param {string} name */
@@ -166,7 +205,12 @@ export async function stopLongReply(page) {
   await setMaxTokens(page, 400);
   await page.evaluate(() => (window.__snapshots = []));
   await send(page, 'Write a very long story about a cat.\nMake it detailed.');
-  await page.waitForFunction(() => window.__snapshots.length >= 3, null, { timeout: 180_000 });
+  await page.waitForSelector('button.stop');
+  await page.waitForFunction(() => window.__snapshots.length >= 3 || !document.querySelector('button.stop'), null, {
+    timeout: 180_000,
+  });
+  const seen = await page.evaluate(() => window.__snapshots.length);
+  check(seen >= 3, `the story streams (${seen} texts seen before it ended)`);
   await page.click('button.stop');
   await page.waitForSelector('.msg.assistant[data-status=stopped]');
   await page.waitForSelector('button.primary:has-text("Send")');

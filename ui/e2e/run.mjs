@@ -10,7 +10,7 @@ import { PASSWORD, USERNAME, startServer } from '../test/server.mjs';
 import {
   DESKTOP, check, deleteCurrentThread, deleteModel, importTinyModel, launchChromium, log, newPage, openScreen,
   recordStreaming, reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens,
-  startLog, stopLongReply, systemShowsNumbers, watchProblems,
+  slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 
 const PHONE = { width: 390, height: 844 };
@@ -49,7 +49,8 @@ try {
   await screenshot(page, 'hub-desktop.png');
   await deleteModel(page, 'Tiny e2e model');
 
-  log('a short reply: tokens arrive one by one');
+  log('a short reply: tokens arrive one by one (message lists answered late)');
+  const fastLists = await slowMessageLists(page, 1500);
   await openScreen(page, 'Chat');
   await setMaxTokens(page, 24);
   await recordStreaming(page);
@@ -59,6 +60,7 @@ try {
 
   log('stop a long reply mid-way');
   await stopLongReply(page);
+  await fastLists();
 
   log('reload: the thread and its messages are there');
   await reloadShowsThread(page, 'Hello! Who are you?');

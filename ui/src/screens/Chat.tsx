@@ -31,12 +31,20 @@ export function Chat({ threadId }: { threadId?: string }) {
   /** The thread this screen just created and is streaming into: navigating to it must not reload it. */
   const created = useRef<string | null>(null);
   const list = useRef<HTMLDivElement>(null);
+  /**
+   * Bumped by every change this screen makes to the messages: a list fetched before it is stale (it would drop the
+   * reply being streamed) and is thrown away.
+   */
+  const epoch = useRef(0);
+  /** True from a send, regenerate or resend until its reply ends: the events it causes are this screen's own. */
+  const acting = useRef(false);
   const busy = streaming !== null;
 
   const load = async (id: string) => {
+    const at = epoch.current;
     try {
       const loadedMessages = await client.listMessages(id);
-      if (location.hash === threadHref(id)) setMessages(loadedMessages);
+      if (location.hash === threadHref(id) && epoch.current === at) setMessages(loadedMessages);
     } catch (e) {
       report(e);
     }
@@ -50,6 +58,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       return;
     }
     if (created.current === threadId) return;
+    epoch.current++;
     setMessages([]);
     void load(threadId);
   }, [threadId]);
@@ -58,7 +67,7 @@ export function Chat({ threadId }: { threadId?: string }) {
   useEffect(
     () =>
       onEvent((e) => {
-        if (!threadId || controller.current) return;
+        if (!threadId || acting.current) return;
         if ((e.type === 'message_created' || e.type === 'message_updated') && e.message.thread_id === threadId) {
           void load(threadId);
         }
@@ -73,6 +82,12 @@ export function Chat({ threadId }: { threadId?: string }) {
 
   const modelId = threadModelId(thread) ?? draftModel;
   const modelMissing = loaded && (!modelId || !models.some((m) => m.id === modelId));
+
+  /** Starts a local change: lists already on their way are stale, and events are ignored until it ends. */
+  const begin = () => {
+    acting.current = true;
+    epoch.current++;
+  };
 
   const runReply = async (id: string) => {
     const ctl = new AbortController();
@@ -114,6 +129,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       setError(describe(e));
       report(e);
     } finally {
+      epoch.current++;
       controller.current = null;
       setStreaming(null);
       void refreshThreads();
@@ -128,6 +144,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       return;
     }
     setInput('');
+    begin();
     try {
       let id = threadId;
       if (!id) {
@@ -155,6 +172,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       report(e);
     } finally {
       created.current = null;
+      acting.current = false;
     }
   };
 
@@ -164,6 +182,7 @@ export function Chat({ threadId }: { threadId?: string }) {
   const regenerate = async () => {
     if (!threadId || busy) return;
     const last = messages.at(-1);
+    begin();
     try {
       if (last?.role === 'assistant') {
         await client.deleteMessage(threadId, last.id);
@@ -172,6 +191,8 @@ export function Chat({ threadId }: { threadId?: string }) {
       await runReply(threadId);
     } catch (e) {
       report(e);
+    } finally {
+      acting.current = false;
     }
   };
 
@@ -179,6 +200,7 @@ export function Chat({ threadId }: { threadId?: string }) {
   const resend = async () => {
     if (!threadId || !editing || busy) return;
     const index = messages.findIndex((m) => m.id === editing.id);
+    begin();
     try {
       await client.updateMessage(threadId, editing.id, { content: editing.text });
       for (const m of messages.slice(index + 1)) await client.deleteMessage(threadId, m.id);
@@ -190,6 +212,8 @@ export function Chat({ threadId }: { threadId?: string }) {
       await runReply(threadId);
     } catch (e) {
       report(e);
+    } finally {
+      acting.current = false;
     }
   };
 
