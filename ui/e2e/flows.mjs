@@ -145,10 +145,13 @@ export async function importTinyModel(page, name) {
   await page.waitForSelector(`.models li:has-text("${name}")`);
 }
 
-/** Deletes the model `name` in the Hub and waits for it to leave the list. @param {Page} page @param {string} name */
+/**
+ * Deletes the model `name` in the Hub and waits for it to leave the downloaded ones.
+ * @param {Page} page @param {string} name
+ */
 export async function deleteModel(page, name) {
-  await page.click(`.models li:has-text("${name}") button:has-text("Delete")`);
-  await page.waitForSelector(`.models li:has-text("${name}")`, { state: 'detached' });
+  await page.click(`.downloaded li:has-text("${name}") button:has-text("Delete")`);
+  await page.waitForSelector(`.downloaded li:has-text("${name}")`, { state: 'detached' });
 }
 
 /** Sets the chat panel's max tokens. @param {Page} page @param {number} n */
@@ -175,7 +178,7 @@ export async function recordStreaming(page) {
 }
 
 /** Types `text` in the message box and sends it with Enter. @param {Page} page @param {string} text */
-async function send(page, text) {
+export async function send(page, text) {
   await page.fill('textarea[aria-label=Message]', text);
   await page.press('textarea[aria-label=Message]', 'Enter');
 }
@@ -257,4 +260,112 @@ export async function deleteCurrentThread(page, title) {
   await page.reload();
   await page.waitForSelector('textarea[aria-label=Message]');
   check((await page.locator(`.thread:has-text("${title}")`).count()) === 0, 'gone after a reload');
+}
+
+/**
+ * The messages as the page shows them: role, id, status and, for the user's, the text.
+ * @param {Page} page
+ * @returns {Promise<{role: string, id: string, status: string, text: string | null}[]>}
+ */
+export function shownMessages(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.msg')].map((m) => ({
+      role: m.classList.contains('user') ? 'user' : 'assistant',
+      id: m.getAttribute('data-id') ?? '',
+      status: m.getAttribute('data-status') ?? '',
+      text: m.querySelector('.plain')?.textContent ?? null,
+    })),
+  );
+}
+
+/**
+ * Waits until the page shows `count` messages, the last a saved (ready) assistant reply none of `oldIds`, and the
+ * composer is idle again. @param {Page} page @param {number} count @param {string[]} oldIds
+ */
+async function waitForNewReply(page, count, oldIds) {
+  await page.waitForFunction(
+    ([n, old]) => {
+      const all = [...document.querySelectorAll('.msg')];
+      const last = all.at(-1);
+      return (
+        all.length === n &&
+        !!last?.classList.contains('assistant') &&
+        !old.includes(last.getAttribute('data-id') ?? '') &&
+        last.getAttribute('data-status') === 'ready' &&
+        !document.querySelector('button.stop')
+      );
+    },
+    /** @type {[number, string[]]} */ ([count, oldIds]),
+    { timeout: 180_000 },
+  );
+}
+
+/**
+ * Regenerate on the last reply: it is replaced by a new one (a new message id, saved ready), still exactly one
+ * reply after the last user message, the messages before it untouched. @param {Page} page
+ */
+export async function regenerateLastReply(page) {
+  const before = await shownMessages(page);
+  const old = before.at(-1);
+  check(old?.role === 'assistant' && old.status === 'ready', `the thread ends with a saved reply (${JSON.stringify(old)})`);
+  await page.click(`.msg[data-id="${old.id}"] button:has-text("Regenerate")`);
+  await waitForNewReply(page, before.length, before.map((m) => m.id));
+  const after = await shownMessages(page);
+  const ids = (/** @type {{id: string}[]} */ list) => list.map((m) => m.id).join();
+  check(ids(after.slice(0, -1)) === ids(before.slice(0, -1)), 'the messages before the reply are untouched');
+  const lastUser = after.findLastIndex((m) => m.role === 'user');
+  check(after.slice(lastUser + 1).length === 1, 'exactly one reply after the last user message');
+}
+
+/**
+ * Edits the thread's first message to `text` and saves and resends it: everything after it is dropped, the message
+ * shows the new text, a new reply streams and is saved; a reload shows the same list (what the core saved).
+ * @param {Page} page @param {string} text
+ */
+export async function editFirstMessageAndResend(page, text) {
+  const before = await shownMessages(page);
+  check(before.length >= 3 && before[0].role === 'user', `a thread with later messages to drop (${before.length})`);
+  await recordStreaming(page);
+  await page.click(`.msg[data-id="${before[0].id}"] button:has-text("Edit")`);
+  await page.fill('textarea[aria-label="Edit message"]', text);
+  await page.click('button:has-text("Save and resend")');
+  await waitForNewReply(page, 2, before.map((m) => m.id));
+  const shown = await shownMessages(page);
+  check(shown[0].id === before[0].id && shown[0].text === text, `the same message with the new text (${shown[0].text})`);
+  const seen = await page.evaluate(() => window.__snapshots.length);
+  check(seen >= 2, `the new reply streamed (${seen} texts seen)`);
+  await page.reload();
+  await page.waitForSelector(`.msg[data-id="${shown[1].id}"]`);
+  const reloaded = await shownMessages(page);
+  check(JSON.stringify(reloaded) === JSON.stringify(shown), `the same after a reload:\n${JSON.stringify(reloaded)}\n${JSON.stringify(shown)}`);
+}
+
+/**
+ * In a new chat with the model `label` (a GGUF that is not a model: the tiny import), a message gets "the model
+ * failed to load" in the chat, with a way to another model and a Try again. The thread is deleted afterwards.
+ * @param {Page} page @param {string} label  the model's name in the panel's list
+ */
+export async function brokenModelSaysSo(page, label) {
+  await openScreen(page, 'Chat');
+  await page.selectOption('.panel select[name=model]', { label });
+  const text = 'Does a broken model load?';
+  await send(page, text);
+  const banner = page.locator('.banner:has-text("The model failed to load")');
+  await banner.waitFor();
+  check((await banner.locator('a:has-text("Pick another model")').getAttribute('href')) === '#/hub', 'a link to the Hub');
+  check((await banner.locator('button:has-text("Try again")').count()) === 1, 'and a Try again');
+  await deleteCurrentThread(page, text);
+}
+
+/**
+ * Sends `text` in a new chat (with `model`, when given, and at most `maxTokens` tokens) and waits for its reply to
+ * be saved ready. @param {Page} page @param {{text: string, model?: string, maxTokens?: number}} chat
+ */
+export async function replyInNewChat(page, { text, model, maxTokens = 8 }) {
+  await openScreen(page, 'Chat');
+  if (model) await page.selectOption('.panel select[name=model]', model);
+  await setMaxTokens(page, maxTokens);
+  await send(page, text);
+  await page.waitForSelector(`.thread.current:has-text("${text}")`);
+  await waitForNewReply(page, 2, []);
 }

@@ -18,9 +18,11 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODEL, dataFolderWithModel } from '../test/server.mjs';
+import { manageAssistants } from './assistants-flow.mjs';
 import {
-  check, deleteCurrentThread, deleteModel, importTinyModel, launchChromium, log, newPage, openScreen, recordStreaming,
-  reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens, startLog,
+  brokenModelSaysSo, check, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
+  launchChromium, log, newPage, openScreen, recordStreaming, regenerateLastReply, reloadShowsThread,
+  renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens, shownMessages, startLog,
   stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 
@@ -214,6 +216,9 @@ try {
   check((await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'the core has the imported model');
   await page.waitForSelector('.hub .models li:has-text("Qwen2.5")'); // the catalog
   await screenshot(page, 'ipc-hub-desktop.png');
+  log('the imported GGUF has no weights: the chat says the model failed to load');
+  await brokenModelSaysSo(page, 'Tiny e2e model');
+  await openScreen(page, 'Hub');
   await deleteModel(page, 'Tiny e2e model');
   check(!(await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'and deleted it');
 
@@ -229,6 +234,14 @@ try {
   await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
   await screenshot(page, 'ipc-chat-desktop.png');
 
+  log('regenerate the reply');
+  const replied = (await jan.listMessages(threadId)).at(-1);
+  await setMaxTokens(page, 8);
+  await regenerateLastReply(page);
+  const regenerated = await jan.listMessages(threadId);
+  check(regenerated.length === 2 && regenerated[1].id !== replied.id, 'the core replaced the reply');
+  check(regenerated[1].status === 'ready', `and saved the new one ready (${regenerated[1].status})`);
+
   log('stop a long reply mid-way (stopReply)');
   await stopLongReply(page);
   const stopped = (await jan.listMessages(threadId)).at(-1);
@@ -237,6 +250,13 @@ try {
 
   log('reload: the thread and its messages are there');
   await reloadShowsThread(page, 'Hello! Who are you?');
+
+  log('edit the first message and resend it');
+  await setMaxTokens(page, 12);
+  await editFirstMessageAndResend(page, 'Hello again! What can you do?');
+  const inCore = (await jan.listMessages(threadId)).map((m) => `${m.id} ${m.status}`);
+  const onPage = (await shownMessages(page)).map((m) => `${m.id} ${m.status}`);
+  check(inCore.join() === onPage.join(), `the core has what the page shows (${inCore} / ${onPage})`);
 
   log('rename the thread; the list follows');
   await renameCurrentThread(page, 'Renamed by e2e');
@@ -261,6 +281,19 @@ try {
   await page.waitForSelector('text=Remote engine saved.');
   check((await jan.getEngine('openai')).full_url === 'https://example.invalid/v1/chat/completions', 'saved in the core');
   await screenshot(page, 'ipc-settings-desktop.png');
+
+  log('assistants: create, edit, reload, a chat with one, delete');
+  const assistant = await manageAssistants(page, {
+    model: MODEL,
+    shot: 'ipc-assistants-desktop.png',
+    checkThread: async (id, assistantId) => {
+      const made = (await jan.getThread(id)).assistants?.[0];
+      check(made?.assistant_id === assistantId && made.assistant_name === 'E2E reviewer', `made for it (${JSON.stringify(made)})`);
+      check(made.instructions === 'Answer in one short sentence.', 'with its instructions');
+    },
+  });
+  check(!(await jan.listAssistants()).some((a) => a.id === assistant.id), 'the core deleted the assistant');
+  check(!(await jan.listThreads()).some((t) => t.id === assistant.threadId), 'and the chat made with it');
 
   log('delete the thread');
   await page.goto(threadUrl);

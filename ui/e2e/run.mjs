@@ -6,17 +6,27 @@
 // Screenshots of the main screens at desktop and phone width go to e2e/screenshots/ (git-ignored). The steps it
 // shares with ipc.mjs are in flows.mjs.
 
-import { PASSWORD, USERNAME, startServer } from '../test/server.mjs';
+import { MODEL, PASSWORD, USERNAME, startServer, testModel } from '../test/server.mjs';
+import { manageAssistants } from './assistants-flow.mjs';
+import { cancelThenDownload, downloadedModelAnswers } from './download-flow.mjs';
 import {
-  DESKTOP, check, deleteCurrentThread, deleteModel, importTinyModel, launchChromium, log, newPage, openScreen,
-  recordStreaming, reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens,
-  slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
+  DESKTOP, brokenModelSaysSo, check, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
+  launchChromium, log, newPage, openScreen, recordStreaming, regenerateLastReply, reloadShowsThread,
+  renameCurrentThread, reportFailure, screenshot, send, sendAndWaitReply, setMaxTokens, slowMessageLists, startLog,
+  stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
+import { fillQueue } from './full-queue.mjs';
+import { startHubMirror } from './hub-mirror.mjs';
 
 const PHONE = { width: 390, height: 844 };
+/** The catalog's entry whose file is the cached test model (served by the mirror below). */
+const CATALOG_MODEL = 'gemma3-270m-q4_k_m';
+const API_KEY = 'sk-e2e-queue';
 
 startLog('e2e');
-const server = await startServer({ login: true });
+const mirror = await startHubMirror(testModel());
+// Queue size 1: the 429 step fills it with two completions in the model's two slots and one waiting.
+const server = await startServer({ login: true, hubUrl: mirror.url, apiKey: API_KEY, queueSize: 1 });
 const browser = await launchChromium();
 const problems = [];
 let failed = false;
@@ -47,7 +57,19 @@ try {
   log('import a GGUF in the Hub');
   await importTinyModel(page, 'Tiny e2e model');
   await screenshot(page, 'hub-desktop.png');
+
+  log('the imported GGUF has no weights: the chat says the model failed to load');
+  await brokenModelSaysSo(page, 'Tiny e2e model');
+  await openScreen(page, 'Hub');
   await deleteModel(page, 'Tiny e2e model');
+
+  log('download a catalog model from the mirror: progress, cancel, then to the end');
+  await cancelThenDownload(page, CATALOG_MODEL);
+  check(mirror.requests.every((r) => r.includes('/resolve/main/gemma-3-270m-q4_k_m.gguf')), mirror.requests.join('\n'));
+  log('the downloaded model answers');
+  await downloadedModelAnswers(page, CATALOG_MODEL);
+  await openScreen(page, 'Hub');
+  await deleteModel(page, 'Gemma 3 270M Q4_K_M');
 
   log('a short reply: tokens arrive one by one (message lists answered late)');
   const fastLists = await slowMessageLists(page, 1500);
@@ -58,13 +80,39 @@ try {
   await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
   await screenshot(page, 'chat-desktop.png');
 
+  log('regenerate the reply');
+  await setMaxTokens(page, 8);
+  await regenerateLastReply(page);
+
   log('stop a long reply mid-way');
   await stopLongReply(page);
   await fastLists();
 
+  log('a full queue: the real server answers 429, the chat says so, and Try again works once it drains');
+  await openScreen(page, 'Chat');
+  await page.selectOption('.panel select[name=model]', MODEL);
+  await setMaxTokens(page, 8);
+  const queue = await fillQueue(server.base, API_KEY, MODEL, 2);
+  try {
+    await send(page, 'Are you busy right now?');
+    await page.waitForSelector('.banner:has-text("The server is busy (its queue is full)")');
+  } finally {
+    await queue.release();
+  }
+  await screenshot(page, 'queue-full-desktop.png');
+  await page.click('.banner button:has-text("Try again")');
+  await page.waitForSelector('.msg.assistant[data-status=ready]', { timeout: 180_000 });
+  check((await page.locator('.banner').count()) === 0, 'the banner is gone');
+  await deleteCurrentThread(page, 'Are you busy right now?');
+
   log('reload: the thread and its messages are there');
+  await page.goto(threadUrl);
   await reloadShowsThread(page, 'Hello! Who are you?');
   check(await page.locator('.msg.user .plain').nth(1).innerText().then((t) => t.includes('\n')), 'Shift+Enter is a newline');
+
+  log('edit the first message and resend it');
+  await setMaxTokens(page, 12);
+  await editFirstMessageAndResend(page, 'Hello again! What can you do?');
 
   log('rename the thread');
   await renameCurrentThread(page, 'Renamed by e2e');
@@ -90,6 +138,10 @@ try {
   await page.waitForSelector('.msg.assistant');
   await screenshot(page, 'chat-dark-desktop.png');
 
+  log('assistants: create, edit, reload, a chat with one, delete');
+  await manageAssistants(page, { model: MODEL, shot: 'assistants-desktop.png' });
+  await page.goto(threadUrl);
+
   log('phone width');
   await page.setViewportSize(PHONE);
   await page.evaluate(() => localStorage.removeItem('jan.theme'));
@@ -110,6 +162,16 @@ try {
   await page.waitForSelector('.hub');
   await page.waitForTimeout(400);
   await screenshot(page, 'hub-phone.png');
+  await page.click('button[aria-label=Menu]');
+  await openScreen(page, 'Assistants');
+  await page.waitForSelector('.assistant-list li[data-assistant-id="jan"]');
+  await page.waitForTimeout(400);
+  const outside = await page.evaluate(() => {
+    const card = /** @type {Element} */ (document.querySelector('.assistant-list')).getBoundingClientRect();
+    return [...document.querySelectorAll('.assistant-list button')].filter((b) => b.getBoundingClientRect().right > card.right + 1).length;
+  });
+  check(outside === 0, `the assistants' buttons stay inside their card at phone width (${outside} do not)`);
+  await screenshot(page, 'assistants-phone.png');
 
   log('delete the thread');
   await page.setViewportSize(DESKTOP);
@@ -129,5 +191,6 @@ try {
 } finally {
   await browser.close();
   await server.stop();
+  await mirror.close();
 }
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { client } from './client';
 import { navigate, useRoute } from './router';
+import { Assistants } from './screens/Assistants';
 import { Chat } from './screens/Chat';
 import { Hub } from './screens/Hub';
 import { Login } from './screens/Login';
@@ -79,7 +80,9 @@ function Shell({ onLogout }: { onLogout?: () => void }) {
   const [panel, setPanel] = useState(() => matchMedia('(min-width: 1100px)').matches);
   const threadId = route.screen === 'chat' ? route.threadId : undefined;
   const title =
-    route.screen === 'chat' ? (threadTitle ?? (threadId ? '' : 'New chat')) : { hub: 'Hub', system: 'System monitor', settings: 'Settings' }[route.screen];
+    route.screen === 'chat'
+      ? (threadTitle ?? (threadId ? '' : 'New chat'))
+      : { hub: 'Hub', assistants: 'Assistants', system: 'System monitor', settings: 'Settings' }[route.screen];
 
   return (
     <div class={`shell ${menu ? 'menu-open' : ''} ${panel && route.screen === 'chat' ? 'panel-open' : ''}`}>
@@ -93,6 +96,7 @@ function Shell({ onLogout }: { onLogout?: () => void }) {
             [
               ['#/', 'Chat', 'chat'],
               ['#/hub', 'Hub', 'hub'],
+              ['#/assistants', 'Assistants', 'assistants'],
               ['#/system', 'System', 'system'],
               ['#/settings', 'Settings', 'settings'],
             ] as const
@@ -126,6 +130,7 @@ function Shell({ onLogout }: { onLogout?: () => void }) {
         <div class="content">
           {route.screen === 'chat' && <Chat threadId={threadId} />}
           {route.screen === 'hub' && <Hub />}
+          {route.screen === 'assistants' && <Assistants />}
           {route.screen === 'system' && <SystemMonitor />}
           {route.screen === 'settings' && <Settings onLogout={onLogout} />}
         </div>

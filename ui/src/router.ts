@@ -5,13 +5,17 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { screen: 'chat'; threadId?: string }
   | { screen: 'hub' }
+  | { screen: 'assistants' }
   | { screen: 'system' }
   | { screen: 'settings' };
+
+const SCREENS = ['hub', 'assistants', 'system', 'settings'] as const;
 
 export function parse(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 't' && parts[1]) return { screen: 'chat', threadId: parts[1] };
-  if (parts[0] === 'hub' || parts[0] === 'system' || parts[0] === 'settings') return { screen: parts[0] };
+  const screen = SCREENS.find((name) => name === parts[0]);
+  if (screen) return { screen };
   return { screen: 'chat' };
 }
 

@@ -4,6 +4,7 @@
 import { useEffect, useReducer, useRef } from 'preact/hooks';
 import { client } from './client';
 import {
+  type Assistant,
   type ConnectionState,
   JanError,
   type JanEvent,
@@ -32,6 +33,8 @@ export interface DownloadView {
 
 /** What a new chat starts with (the right panel edits it until the thread exists). */
 export interface Draft {
+  /** The assistant the thread is made for (the core's default, `jan`, when absent). */
+  assistantId?: string;
   modelId: string;
   parameters: ModelParameters;
   ctxLen?: number;
@@ -41,6 +44,7 @@ export interface Draft {
 export interface AppState {
   threads: Thread[];
   models: Model[];
+  assistants: Assistant[];
   connection: ConnectionState;
   /** False until the first load. */
   loaded: boolean;
@@ -55,6 +59,7 @@ export interface AppState {
 let state: AppState = {
   threads: [],
   models: [],
+  assistants: [],
   connection: 'connecting',
   loaded: false,
   needLogin: false,
@@ -110,22 +115,54 @@ export function dismiss(id: number): void {
   setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
 }
 
-/** A user-facing sentence for an error, with what to do about it. */
+const HUB_LINK = { href: '#/hub', label: 'Open the Hub' };
+
+/** A user-facing sentence for an error, with what to do about it (a link where the fix is on another screen). */
 export function describe(e: unknown): { text: string; link?: Notice['link'] } {
   if (!(e instanceof JanError)) return { text: e instanceof Error ? e.message : String(e) };
   switch (true) {
     case e.code === 'unreachable':
       return { text: 'The server cannot be reached. Check that jan-server is running; retrying…' };
+    case e.code === 'invalid_credentials':
+      return { text: 'Wrong username or password.' };
     case e.code === 'too_many_attempts':
       return { text: `Too many failed logins. Try again in ${e.retryAfter ?? 'a few'} s.` };
+    case e.code === 'unauthorized' || e.status === 401:
+      return { text: 'You are no longer logged in. Log in again to continue.' };
     case e.status === 429:
-      return { text: 'The server is busy (its queue is full). Wait a moment and try again.' };
+      return {
+        text: `The server is busy (its queue is full). ${e.retryAfter ? `Try again in ${e.retryAfter} s.` : 'Wait a moment and try again.'}`,
+      };
     case e.code === 'model_not_found' || (e.status === 404 && /model/i.test(e.message)):
-      return { text: `Model not found: ${e.message}`, link: { href: '#/hub', label: 'Open the Hub' } };
-    case /load|memory|gguf|unsupported/i.test(e.code) || /failed to load|could not load/i.test(e.message):
+      return { text: `Model not found: ${e.message}`, link: HUB_LINK };
+    case /load|memory|gguf|unsupported|corrupt/i.test(e.code) || /failed to load|could not load/i.test(e.message):
       return { text: `The model failed to load: ${e.message}`, link: { href: '#/hub', label: 'Pick another model' } };
+    case e.code === 'disk_full':
+      return { text: `Not enough disk space: ${e.message}`, link: { href: '#/hub', label: 'Delete models in the Hub' } };
+    case e.code === 'upstream_error':
+      return { text: `The remote engine failed: ${e.message}`, link: { href: '#/settings', label: 'Check its settings' } };
     default:
       return { text: e.message || e.code };
+  }
+}
+
+/** What a failed download says (`download_failed`'s code and message), with the way to try again. */
+export function describeDownloadFailure(
+  modelId: string,
+  code: string,
+  message: string,
+): { text: string; link: NonNullable<Notice['link']> } {
+  const retry = { href: '#/hub', label: 'Retry in the Hub' };
+  switch (code) {
+    case 'disk_full':
+      return { text: `Not enough disk space to download ${modelId}: ${message}`, link: { href: '#/hub', label: 'Delete models in the Hub' } };
+    case 'checksum_mismatch':
+      return { text: `The download of ${modelId} was corrupted (its checksum does not match). Download it again.`, link: retry };
+    case 'network':
+    case 'http_status':
+      return { text: `Download of ${modelId} failed: the model's source could not be reached (${message}).`, link: retry };
+    default:
+      return { text: `Download of ${modelId} failed: ${message}`, link: retry };
   }
 }
 
@@ -162,6 +199,33 @@ export async function refreshModels(): Promise<void> {
   } catch (e) {
     report(e);
   }
+}
+
+/** The assistants (the default `jan` first); a new chat's pick is dropped when its assistant is gone. */
+export async function refreshAssistants(): Promise<void> {
+  try {
+    const assistants = await client.listAssistants();
+    setState((s) => ({
+      assistants,
+      draft: !s.draft.assistantId || assistants.some((a) => a.id === s.draft.assistantId)
+        ? s.draft
+        : { ...s.draft, assistantId: undefined },
+    }));
+  } catch (e) {
+    report(e);
+  }
+}
+
+/** Makes the next new chat one with `assistant`: its instructions, and its model when that one is downloaded. */
+export function chooseAssistant(assistant: Assistant): void {
+  setState((s) => ({
+    draft: {
+      ...s.draft,
+      assistantId: assistant.id,
+      instructions: assistant.instructions ?? '',
+      modelId: s.models.some((m) => m.id === assistant.model) ? assistant.model! : s.draft.modelId,
+    },
+  }));
 }
 
 async function refreshDownloads(): Promise<void> {
@@ -226,7 +290,10 @@ function handle(event: JanEvent): void {
         return { downloads: rest };
       });
       if (cancelled) notify(`Download of ${event.model_id} cancelled.`);
-      else notify(`Download of ${event.model_id} failed: ${event.message}`, 'error', { href: '#/hub', label: 'Retry' });
+      else {
+        const { text, link } = describeDownloadFailure(event.model_id, event.code, event.message);
+        notify(text, 'error', link);
+      }
       break;
     }
     case 'model_state': {
@@ -249,6 +316,7 @@ function handle(event: JanEvent): void {
     case 'lagged':
       void refreshThreads();
       void refreshModels();
+      void refreshAssistants();
       break;
     default:
       break;
@@ -268,10 +336,11 @@ export async function start(): Promise<void> {
     if (connection === 'open' && !first) {
       void refreshThreads();
       void refreshModels();
+      void refreshAssistants();
     }
     if (connection === 'open') first = false;
   });
-  await Promise.all([refreshThreads(), refreshModels(), refreshDownloads()]);
+  await Promise.all([refreshThreads(), refreshModels(), refreshDownloads(), refreshAssistants()]);
   setState({ loaded: true });
 }
 

@@ -81,9 +81,11 @@ export function freePort() {
  * @property {() => Promise<void>} stop
  */
 
-/** Starts jan-server and waits for /health; `login` sets JAN_USERNAME / JAN_PASSWORD. */
 /**
- * @param {{login?: boolean, data?: string, log?: boolean}} [options]
+ * Starts jan-server and waits for /health. `login` sets JAN_USERNAME / JAN_PASSWORD; `apiKey` JAN_API_KEY;
+ * `hubUrl` is the catalog's Hugging Face mirror (`--hub-url`); `queueSize` JAN_QUEUE_SIZE (requests that may wait
+ * per model before the next gets 429).
+ * @param {{login?: boolean, data?: string, log?: boolean, apiKey?: string, hubUrl?: string, queueSize?: number}} [options]
  * @returns {Promise<RunningServer>}
  */
 export async function startServer(options = {}) {
@@ -91,8 +93,13 @@ export async function startServer(options = {}) {
   const port = await freePort();
   const env = { ...process.env };
   for (const key of ['JAN_USERNAME', 'JAN_PASSWORD', 'JAN_API_KEY', 'JAN_API_HOST', 'JAN_API_PORT']) delete env[key];
+  for (const key of ['JAN_HUB_URL', 'JAN_QUEUE_SIZE']) delete env[key];
   if (options.login) Object.assign(env, { JAN_USERNAME: USERNAME, JAN_PASSWORD: PASSWORD });
-  const child = spawn(serverBinary(), ['--data-folder', data, '--port', String(port)], {
+  if (options.apiKey) env.JAN_API_KEY = options.apiKey;
+  if (options.queueSize !== undefined) env.JAN_QUEUE_SIZE = String(options.queueSize);
+  const args = ['--data-folder', data, '--port', String(port)];
+  if (options.hubUrl) args.push('--hub-url', options.hubUrl);
+  const child = spawn(serverBinary(), args, {
     env,
     stdio: ['ignore', options.log ? 'inherit' : 'ignore', options.log ? 'inherit' : 'ignore'],
   });

@@ -22,6 +22,8 @@ export function Chat({ threadId }: { threadId?: string }) {
   const loaded = useApp((s) => s.loaded);
   const modelStates = useApp((s) => s.modelStates);
   const draftModel = useApp((s) => s.draft.modelId);
+  /** The assistant a new chat is for, when the user picked one (the panel is closed on phones). */
+  const draftAssistant = useApp((s) => s.assistants.find((a) => a.id === s.draft.assistantId)?.name);
   const [messages, setMessages] = useState<Message[]>([]);
   const [streaming, setStreaming] = useState<Streaming | null>(null);
   const [input, setInput] = useState('');
@@ -157,6 +159,7 @@ export function Chat({ threadId }: { threadId?: string }) {
             settings: draft.ctxLen ? { ctx_len: draft.ctxLen } : undefined,
           },
           instructions: draft.instructions || undefined,
+          assistant_id: draft.assistantId,
         });
         id = t.id;
         created.current = id;
@@ -232,7 +235,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       <div class="messages" ref={list} aria-live="polite">
         {messages.length === 0 && !busy && (
           <div class="empty">
-            <h2>{thread ? thread.title : 'New chat'}</h2>
+            <h2>{thread ? thread.title : draftAssistant ? `New chat with ${draftAssistant}` : 'New chat'}</h2>
             {modelMissing ? (
               <p>
                 No model yet. <a href="#/hub">Download or import one in the Hub</a>.
@@ -247,7 +250,7 @@ export function Chat({ threadId }: { threadId?: string }) {
           const text = live ? streaming!.text : messageText(m);
           const isEditing = editing?.id === m.id;
           return (
-            <article key={m.id} class={`msg ${m.role} ${live ? 'streaming' : ''}`} data-status={m.status}>
+            <article key={m.id} class={`msg ${m.role} ${live ? 'streaming' : ''}`} data-id={m.id} data-status={m.status}>
               <header>
                 <strong>{m.role === 'user' ? 'You' : (thread?.assistants?.[0]?.assistant_name ?? 'Jan')}</strong>
                 {m.status && m.status !== 'ready' && !live && <span class={`badge ${m.status}`}>{m.status}</span>}
@@ -287,6 +290,10 @@ export function Chat({ threadId }: { threadId?: string }) {
       {error && (
         <div class="error banner" role="alert">
           {error.text} {error.link && <a href={error.link.href}>{error.link.label}</a>}
+          {/* A reply that never started (queue full, model failed to load) can be asked for again. */}
+          {!busy && threadId && messages.at(-1)?.role === 'user' && (
+            <button class="link" onClick={regenerate}>Try again</button>
+          )}
           <button class="link" aria-label="Dismiss" onClick={() => setError(null)}>×</button>
         </div>
       )}

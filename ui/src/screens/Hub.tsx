@@ -10,7 +10,7 @@ function Progress({ d, onCancel }: { d: DownloadView; onCancel: () => void }) {
   return (
     <div class="download">
       <progress max={100} value={pct} aria-label={`Downloading ${d.modelId}`} />
-      <span class="small">
+      <span class="small rate">
         {pct !== undefined ? `${pct.toFixed(1)}%` : bytes(d.transferred)} · {bytes(d.bytesPerSecond)}/s
         {left !== undefined && ` · ${duration(left)} left`}
       </span>
@@ -80,12 +80,12 @@ export function Hub() {
   return (
     <section class="page hub">
       <h2>Hub</h2>
-      <div class="card">
+      <div class="card downloaded">
         <h3>Downloaded models</h3>
         {models.length === 0 && <p class="muted">None yet: download one below or import a GGUF file.</p>}
         <ul class="models">
           {models.map((m) => (
-            <li key={m.id}>
+            <li key={m.id} data-model-id={m.id}>
               <div>
                 <strong>{m.name || m.id}</strong> <span class="muted small">{m.id}</span>
                 <div class="muted small">
@@ -107,7 +107,7 @@ export function Hub() {
           </div>
         )}
       </div>
-      <div class="card">
+      <div class="card catalog">
         <h3>Catalog</h3>
         <input type="search" placeholder="Filter models" aria-label="Filter models" value={filter}
           onInput={(e) => setFilter(e.currentTarget.value)} />
@@ -116,7 +116,7 @@ export function Hub() {
           {shown.map((m) => {
             const d = downloads[m.id];
             return (
-              <li key={m.id}>
+              <li key={m.id} data-model-id={m.id}>
                 <div>
                   <strong>{m.name || m.id}</strong>
                   <div class="muted small">{bytes(m.metadata?.size)} · {(m.metadata?.tags ?? []).join(', ')}</div>

@@ -1,7 +1,6 @@
 import { useState } from 'preact/hooks';
 import { client } from '../client';
 import { describe } from '../store';
-import { JanError } from '../middleware';
 
 /** The web login: a clear message for a wrong password and for too many attempts (with the wait). */
 export function Login({ onDone }: { onDone: () => void }) {
@@ -18,8 +17,7 @@ export function Login({ onDone }: { onDone: () => void }) {
       await client.login(username, password);
       onDone();
     } catch (err) {
-      if (err instanceof JanError && err.code === 'invalid_credentials') setError('Wrong username or password.');
-      else setError(describe(err).text);
+      setError(describe(err).text);
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { client } from '../client';
 import type { ModelParameters, Thread } from '../middleware';
-import { type Draft, report, setState, useApp } from '../store';
+import { type Draft, chooseAssistant, report, setState, useApp } from '../store';
+import { DEFAULT_ASSISTANT } from './Assistants';
 import { threadModelId } from './Chat';
 
 interface Form {
@@ -40,6 +41,7 @@ export function RightPanel({ threadId }: { threadId?: string }) {
   const thread = useApp((s) => s.threads.find((t) => t.id === threadId));
   const models = useApp((s) => s.models);
   const draft = useApp((s) => s.draft);
+  const assistants = useApp((s) => s.assistants);
   const [form, setForm] = useState<Form>(() => fromThread(thread, draft));
 
   useEffect(() => setForm(fromThread(thread, draft)), [threadId, thread?.updated, draft]);
@@ -54,7 +56,9 @@ export function RightPanel({ threadId }: { threadId?: string }) {
     if (stop.length) parameters.stop = stop;
     const ctxLen = num(next.ctx_len);
     if (!threadId) {
-      setState({ draft: { modelId: next.modelId, parameters, ctxLen, instructions: next.instructions } });
+      setState((s) => ({
+        draft: { ...s.draft, modelId: next.modelId, parameters, ctxLen, instructions: next.instructions },
+      }));
       return;
     }
     try {
@@ -79,6 +83,29 @@ export function RightPanel({ threadId }: { threadId?: string }) {
 
   return (
     <aside class="panel" aria-label="Thread settings">
+      <h3>Assistant</h3>
+      {thread ? (
+        <p class="small" data-assistant-id={thread.assistants?.[0]?.assistant_id}>
+          {thread.assistants?.[0]?.assistant_name ?? thread.assistants?.[0]?.assistant_id ?? 'Jan'}
+        </p>
+      ) : (
+        <label>
+          Assistant
+          <select name="assistant" value={draft.assistantId ?? DEFAULT_ASSISTANT}
+            onChange={(e) => {
+              const a = assistants.find((x) => x.id === e.currentTarget.value);
+              if (a) chooseAssistant(a);
+            }}>
+            {assistants.map((a) => <option key={a.id} value={a.id}>{a.name || a.id}</option>)}
+          </select>
+        </label>
+      )}
+      <label>
+        Instructions
+        <textarea name="instructions" rows={4} value={form.instructions}
+          onInput={(e) => setForm({ ...form, instructions: e.currentTarget.value })}
+          onChange={(e) => void save({ ...form, instructions: e.currentTarget.value })} />
+      </label>
       <h3>Model</h3>
       <label>
         Model
@@ -87,13 +114,6 @@ export function RightPanel({ threadId }: { threadId?: string }) {
           {!models.some((m) => m.id === form.modelId) && <option value={form.modelId}>{form.modelId || '(none)'}</option>}
           {models.map((m) => <option key={m.id} value={m.id}>{m.name || m.id}</option>)}
         </select>
-      </label>
-      <h3>Assistant</h3>
-      <label>
-        Instructions
-        <textarea name="instructions" rows={4} value={form.instructions}
-          onInput={(e) => setForm({ ...form, instructions: e.currentTarget.value })}
-          onChange={(e) => void save({ ...form, instructions: e.currentTarget.value })} />
       </label>
       <h3>Parameters</h3>
       <p class="muted small">Empty: the model's defaults.</p>

@@ -1,0 +1,290 @@
+// The store's state machine without a server: a fake client stands in for the middleware, so each test drives the
+// store by hand (load, core events, connection changes, failures) and checks what the screens would show.
+
+import { afterEach, beforeEach, describe as group, expect, it, vi } from 'vitest';
+import type { JanEvent, Model, Thread } from '../src/middleware';
+
+type Store = typeof import('../src/store');
+
+/** What start() reads, per test; the fake client answers with these. */
+const data = {
+  threads: [] as Thread[],
+  models: [] as Model[],
+  assistants: [{ id: 'jan', name: 'Jan' }] as { id: string; name: string; model?: string; instructions?: string }[],
+  downloads: [] as unknown[],
+};
+let emit: (e: JanEvent) => void = () => undefined;
+let setConnection: (state: 'connecting' | 'open' | 'closed') => void = () => undefined;
+const fake = {
+  capabilities: { login: true, apiKeys: true },
+  listThreads: vi.fn(async () => data.threads),
+  listModels: vi.fn(async () => data.models),
+  listAssistants: vi.fn(async () => data.assistants),
+  listDownloads: vi.fn(async () => data.downloads),
+  subscribe: vi.fn((listener: (e: JanEvent) => void, onState: (s: 'connecting' | 'open' | 'closed') => void) => {
+    emit = listener;
+    setConnection = onState;
+    return () => undefined;
+  }),
+};
+
+let store: Store;
+/** The fresh store's own JanError class (each test loads the modules anew, so `instanceof` needs this one). */
+let JanError: typeof import('../src/middleware').JanError;
+beforeEach(async () => {
+  vi.resetModules();
+  vi.doMock('../src/client', () => ({ client: fake }));
+  store = await import('../src/store');
+  ({ JanError } = await import('../src/middleware'));
+  Object.assign(data, {
+    threads: [
+      { id: 'old', title: 'Old', updated: 1 },
+      { id: 'new', title: 'New', updated: 5 },
+    ],
+    models: [{ id: 'gemma' }, { id: 'qwen' }] as Model[],
+    assistants: [{ id: 'jan', name: 'Jan' }],
+    downloads: [],
+  });
+  for (const f of [fake.listThreads, fake.listModels, fake.listAssistants, fake.listDownloads]) f.mockClear();
+  fake.capabilities.login = true;
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.doUnmock('../src/client');
+});
+
+const texts = () => store.getState().notices.map((n) => `${n.kind}: ${n.text}`);
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+group('describe: each failure as a sentence and where to act on it', () => {
+  it('says the server cannot be reached', () => {
+    const d = store.describe(new JanError('The server cannot be reached (fetch failed).', 'unreachable'));
+    expect(d).toEqual({ text: 'The server cannot be reached. Check that jan-server is running; retrying…' });
+  });
+
+  it('says a 401 means logging in again, and a wrong password as such', () => {
+    expect(store.describe(new JanError('Log in first', 'unauthorized', 401)).text).toBe(
+      'You are no longer logged in. Log in again to continue.',
+    );
+    expect(store.describe(new JanError('bad', 'invalid_credentials', 401)).text).toBe('Wrong username or password.');
+  });
+
+  it('says a full queue (429) means waiting, with the wait when the server gave one', () => {
+    const busy = new JanError('the model is busy and its queue is full; try again shortly', 'overloaded', 429);
+    expect(store.describe(busy)).toEqual({
+      text: 'The server is busy (its queue is full). Wait a moment and try again.',
+    });
+    const timed = new JanError('busy', 'overloaded', 429, 'rate_limit_error', 7);
+    expect(store.describe(timed).text).toBe('The server is busy (its queue is full). Try again in 7 s.');
+    expect(store.describe(new JanError('slow down', 'too_many_attempts', 429, undefined, 30)).text).toBe(
+      'Too many failed logins. Try again in 30 s.',
+    );
+  });
+
+  it('says a model failed to load, with a link to pick another', () => {
+    const pick = { href: '#/hub', label: 'Pick another model' };
+    const gguf = new JanError('not a valid GGUF file: llama.block_count is missing', 'invalid_gguf', 400);
+    expect(store.describe(gguf)).toEqual({
+      text: 'The model failed to load: not a valid GGUF file: llama.block_count is missing',
+      link: pick,
+    });
+    expect(store.describe(new JanError('weights failed to load', 'engine_error', 500)).link).toEqual(pick);
+    expect(store.describe(new JanError('truncated tensor data', 'corrupt_file', 400)).link).toEqual(pick);
+  });
+
+  it('sends a missing model and a full disk to the Hub, a failing remote engine to Settings', () => {
+    expect(store.describe(new JanError("The model 'x' does not exist", 'model_not_found', 404))).toEqual({
+      text: "Model not found: The model 'x' does not exist",
+      link: { href: '#/hub', label: 'Open the Hub' },
+    });
+    expect(store.describe(new JanError('need 4 GB', 'disk_full', 507)).link?.href).toBe('#/hub');
+    expect(store.describe(new JanError('401 from upstream', 'upstream_error', 502)).link?.href).toBe('#/settings');
+  });
+
+  it('keeps the message of anything else', () => {
+    expect(store.describe(new JanError('thread not found', 'not_found', 404))).toEqual({ text: 'thread not found' });
+    expect(store.describe(new Error('boom'))).toEqual({ text: 'boom' });
+    expect(store.describe('plain')).toEqual({ text: 'plain' });
+  });
+
+  it('says why a download failed, with a way to retry', () => {
+    const retry = { href: '#/hub', label: 'Retry in the Hub' };
+    expect(store.describeDownloadFailure('m', 'network', 'connection reset')).toEqual({
+      text: "Download of m failed: the model's source could not be reached (connection reset).",
+      link: retry,
+    });
+    expect(store.describeDownloadFailure('m', 'checksum_mismatch', 'x').text).toMatch(/corrupted/);
+    expect(store.describeDownloadFailure('m', 'disk_full', 'need 4 GB').link.label).toBe('Delete models in the Hub');
+    expect(store.describeDownloadFailure('m', 'io', 'oops')).toEqual({ text: 'Download of m failed: oops', link: retry });
+  });
+});
+
+group('notices', () => {
+  it('keeps the last four, once each; info goes away after 4 s, errors stay', () => {
+    vi.useFakeTimers();
+    for (const t of ['a', 'b', 'c', 'd', 'e']) store.notify(t, 'error');
+    store.notify('c', 'error');
+    expect(texts()).toEqual(['error: b', 'error: d', 'error: e', 'error: c']);
+    store.notify('saved');
+    expect(texts()).toHaveLength(4);
+    vi.advanceTimersByTime(3999);
+    expect(texts()).toContain('info: saved');
+    vi.advanceTimersByTime(1);
+    expect(texts()).not.toContain('info: saved');
+    store.dismiss(store.getState().notices[0].id);
+    expect(texts()).toEqual(['error: e', 'error: c']);
+  });
+
+  it('report: ignores aborts, sends a lost session to the login, shows the rest with their link', () => {
+    store.report(new DOMException('stopped', 'AbortError'));
+    expect(texts()).toEqual([]);
+    store.report(new JanError('Log in first', 'unauthorized', 401));
+    expect(store.getState().needLogin).toBe(true);
+    expect(texts()).toEqual([]);
+    store.report(new JanError('bad gguf', 'invalid_gguf', 400));
+    expect(store.getState().notices.at(-1)).toMatchObject({
+      kind: 'error',
+      text: 'The model failed to load: bad gguf',
+      link: { href: '#/hub', label: 'Pick another model' },
+    });
+  });
+
+  it('report: without a login (the desktop) a 401 is shown, not a login screen', () => {
+    fake.capabilities.login = false;
+    store.report(new JanError('nope', 'unauthorized', 401));
+    expect(store.getState().needLogin).toBe(false);
+    expect(texts()).toEqual(['error: You are no longer logged in. Log in again to continue.']);
+  });
+});
+
+group('start and the core events', () => {
+  it('loads threads (newest first), models (the first picked for a new chat), downloads and assistants', async () => {
+    data.downloads = [
+      { download_id: 'd1', model_id: 'qwen', file_name: 'q.gguf', transferred: 5, total: 10, bytes_per_second: 2 },
+    ];
+    await store.start();
+    const s = store.getState();
+    expect(s.loaded).toBe(true);
+    expect(s.threads.map((t) => t.id)).toEqual(['new', 'old']);
+    expect(s.draft.modelId).toBe('gemma');
+    expect(s.assistants.map((a) => a.id)).toEqual(['jan']);
+    expect(s.downloads.qwen).toEqual({
+      downloadId: 'd1', modelId: 'qwen', fileName: 'q.gguf', transferred: 5, total: 10, bytesPerSecond: 2,
+    });
+  });
+
+  it('a failed load shows its error and still ends loading', async () => {
+    fake.listThreads.mockRejectedValueOnce(new JanError('The server cannot be reached (x).', 'unreachable'));
+    await store.start();
+    expect(store.getState().loaded).toBe(true);
+    expect(texts()).toEqual(['error: The server cannot be reached. Check that jan-server is running; retrying…']);
+  });
+
+  it('follows thread events, and hands every event to onEvent listeners', async () => {
+    await store.start();
+    const seen: string[] = [];
+    const off = store.onEvent((e) => seen.push(e.type));
+    emit({ type: 'thread_updated', thread: { id: 'old', title: 'Renamed', updated: 9 } });
+    expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['old:Renamed', 'new:New']);
+    emit({ type: 'thread_updated', thread: { id: 'made', title: 'Made', updated: 3 } });
+    expect(store.getState().threads.map((t) => t.id)).toEqual(['old', 'new', 'made']);
+    emit({ type: 'thread_deleted', thread_id: 'old' });
+    expect(store.getState().threads.map((t) => t.id)).toEqual(['new', 'made']);
+    off();
+    emit({ type: 'thread_deleted', thread_id: 'made' });
+    expect(seen).toEqual(['thread_updated', 'thread_updated', 'thread_deleted']);
+  });
+
+  it('downloads: progress, done (listed, models re-read), cancelled (info) and failed (error with a retry)', async () => {
+    await store.start();
+    emit({
+      type: 'download_progress', download_id: 'd', model_id: 'm', file_name: 'm.gguf',
+      transferred: 40, total: 100, bytes_per_second: 8,
+    } as JanEvent);
+    expect(store.getState().downloads.m).toMatchObject({ transferred: 40, total: 100, bytesPerSecond: 8 });
+    fake.listModels.mockClear();
+    data.models = [...data.models, { id: 'm' } as Model];
+    emit({ type: 'download_done', download_id: 'd', model_id: 'm' });
+    expect(store.getState().downloads).toEqual({});
+    expect(texts()).toEqual(['info: m is downloaded and ready.']);
+    await settle();
+    expect(fake.listModels).toHaveBeenCalledOnce();
+    expect(store.getState().models.map((x) => x.id)).toContain('m');
+
+    emit({ type: 'download_progress', download_id: 'd2', model_id: 'n', file_name: 'n', transferred: 1, total: null, bytes_per_second: 0 } as JanEvent);
+    emit({ type: 'download_failed', download_id: 'd2', model_id: 'n', code: 'cancelled', message: 'cancelled' });
+    expect(store.getState().downloads).toEqual({});
+    expect(texts().at(-1)).toBe('info: Download of n cancelled.');
+    emit({ type: 'download_failed', download_id: 'd3', model_id: 'n', code: 'http_status', message: 'HTTP 404' });
+    expect(store.getState().notices.at(-1)).toMatchObject({
+      kind: 'error',
+      text: "Download of n failed: the model's source could not be reached (HTTP 404).",
+      link: { href: '#/hub', label: 'Retry in the Hub' },
+    });
+  });
+
+  it('model state: loading with its percentage, ready, failed (with a notice)', async () => {
+    await store.start();
+    const state = (st: unknown) => emit({ type: 'model_state', model_id: 'gemma', state: st } as JanEvent);
+    state({ state: 'loading', progress: 0.4 });
+    expect(store.getState().modelStates.gemma).toBe('loading 40%');
+    state({ state: 'ready' });
+    expect(store.getState().modelStates.gemma).toBe('ready');
+    state({ state: 'failed', message: 'out of memory' });
+    expect(store.getState().modelStates.gemma).toBe('failed: out of memory');
+    expect(store.getState().notices.at(-1)).toMatchObject({
+      text: 'The model gemma failed to load: out of memory',
+      link: { href: '#/hub', label: 'Pick another model' },
+    });
+  });
+
+  it('re-reads everything after a reconnection or lagging, not on the first open', async () => {
+    await store.start();
+    const calls = () => [fake.listThreads, fake.listModels, fake.listAssistants].map((f) => f.mock.calls.length);
+    setConnection('open');
+    expect(store.getState().connection).toBe('open');
+    expect(calls()).toEqual([1, 1, 1]);
+    setConnection('closed');
+    expect(store.getState().connection).toBe('closed');
+    setConnection('open');
+    expect(calls()).toEqual([2, 2, 2]);
+    emit({ type: 'lagged', missed: 3 });
+    expect(calls()).toEqual([3, 3, 3]);
+  });
+
+  it('model changes: a new chat keeps its model while it exists, else takes the first', async () => {
+    await store.start();
+    store.setState((s) => ({ draft: { ...s.draft, modelId: 'qwen' } }));
+    emit({ type: 'model_updated', model_id: 'gemma' });
+    await settle();
+    expect(store.getState().draft.modelId).toBe('qwen');
+    data.models = [{ id: 'gemma' } as Model];
+    emit({ type: 'model_deleted', model_id: 'qwen' });
+    await settle();
+    expect(store.getState().draft.modelId).toBe('gemma');
+  });
+});
+
+group('assistants for a new chat', () => {
+  it('chooseAssistant takes its instructions, and its model when downloaded', async () => {
+    await store.start();
+    store.chooseAssistant({ id: 'coder', name: 'Coder', model: 'qwen', instructions: 'Write code.' });
+    expect(store.getState().draft).toMatchObject({ assistantId: 'coder', modelId: 'qwen', instructions: 'Write code.' });
+    store.chooseAssistant({ id: 'any', name: 'Any', model: '*' });
+    expect(store.getState().draft).toMatchObject({ assistantId: 'any', modelId: 'qwen', instructions: '' });
+    store.chooseAssistant({ id: 'gone', name: 'Gone', model: 'not-downloaded' });
+    expect(store.getState().draft.modelId).toBe('qwen');
+  });
+
+  it('a deleted assistant is no longer the new chat\'s', async () => {
+    data.assistants = [{ id: 'jan', name: 'Jan' }, { id: 'coder', name: 'Coder' }];
+    await store.start();
+    store.chooseAssistant({ id: 'coder', name: 'Coder' });
+    await store.refreshAssistants();
+    expect(store.getState().draft.assistantId).toBe('coder');
+    data.assistants = [{ id: 'jan', name: 'Jan' }];
+    await store.refreshAssistants();
+    expect(store.getState().draft.assistantId).toBeUndefined();
+    expect(store.getState().assistants.map((a) => a.id)).toEqual(['jan']);
+  });
+});
