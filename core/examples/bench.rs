@@ -7,7 +7,7 @@
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --kernels [--reps N]
 //! ```
 //!
-//! `JAN_CPU_KERNELS=own` runs the model on the core's own CPU kernels instead of candle's (opt-in for now).
+//! `JAN_CPU_KERNELS=candle` runs the model on candle's CPU kernels instead of the core's own (the default).
 //!
 //! `--kernels` times the quantized matrix products alone (`jan_core::inference::cpu_kernels`) against candle's
 //! `QMatMul` on the same weights, for the shapes of the test models (best of N, in GMAC/s).

@@ -18,12 +18,16 @@ use serde::Deserialize;
 /// 1. Teacher-forced, every position: fed llama.cpp's own tokens, the model's log-probability of llama.cpp's
 ///    token must be within `MAX_LOGPROB_ERROR` nats of llama.cpp's (`MEAN_LOGPROB_ERROR` on average). Where
 ///    llama.cpp's two best candidates are that close, the model may prefer the other one: counted, not failed.
-/// 2. Free-running greedy: the continuation must equal llama.cpp's; a divergence is accepted only where the
-///    reference itself is not stable: after `MUST_MATCH` tokens at a near-tie (llama.cpp's two best candidates
-///    within `TIE` nats, so float rounding order decides), or where llama.cpp with its default f16 cache already
-///    disagrees with llama.cpp in f32 (the reference data holds both runs).
+/// 2. Free-running greedy: the continuation must equal llama.cpp's. A divergence is accepted only where the
+///    reference itself is not stable: where llama.cpp with its default f16 cache already disagrees with llama.cpp
+///    in f32 (the reference data holds both runs), or after `MUST_MATCH` tokens at a near-tie (llama.cpp's two
+///    best candidates within `TIE` nats, so float rounding order decides).
+///
+/// Why `TIE` is 0.2 nats: that far into a continuation llama.cpp disagrees with itself by that much. Measured at
+/// token 41 of qwen's "def fibonacci(n):": llama.cpp's incremental run puts its two best candidates 0.179 nats
+/// apart, its batched evaluation of the same tokens (one forward pass, f32 cache, no flash attention) 0.069.
 const MUST_MATCH: usize = 32;
-const TIE: f64 = 0.05;
+const TIE: f64 = 0.2;
 const MAX_LOGPROB_ERROR: f64 = 0.5;
 const MEAN_LOGPROB_ERROR: f64 = 0.15;
 

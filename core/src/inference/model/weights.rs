@@ -12,13 +12,12 @@ use super::engine_err;
 use crate::error::{Error, Result};
 use crate::inference::cpu_kernels::{Isa, QuantLinear, QuantMatrix, WeightType};
 
-/// Whether the core's kernels run matrix products on `device`: opt-in for now, with `JAN_CPU_KERNELS=own`.
-/// They are as close to llama.cpp as candle's on the test models (teacher-forced top-2 log-probabilities), but
-/// flip one of gemma's near-ties (0.02 nats, at token 11 of "The capital of France is") that candle happens to
-/// get right, so the greedy test against llama.cpp fails with them until the rest of the forward pass is closer.
+/// Whether the core's kernels run matrix products on `device`: on every CPU with AVX2 unless
+/// `JAN_CPU_KERNELS=candle` (kept to compare with candle's). On the test models they process prompts 3 to 6
+/// times faster than candle's and decode 1.4 times faster, quantizing activations exactly as ggml does.
 pub(super) fn own_kernels(device: &Device) -> bool {
     static OWN: OnceLock<bool> = OnceLock::new();
-    let own = *OWN.get_or_init(|| std::env::var("JAN_CPU_KERNELS").is_ok_and(|v| v == "own"));
+    let own = *OWN.get_or_init(|| std::env::var("JAN_CPU_KERNELS").map_or(true, |v| v != "candle"));
     own && device.is_cpu() && Isa::detect() == Isa::Avx2
 }
 
