@@ -1,9 +1,11 @@
 //! The server's configuration: every option is a flag and an environment variable. `JAN_API_HOST`,
 //! `JAN_API_PORT` and `JAN_DATA_FOLDER` are the names Jan's own server used; scripts and images rely on them.
+//! Switches read from the environment take the usual spellings (`true`/`false`, `on`/`off`, `yes`/`no`, `1`/`0`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 
 /// Jan in the browser: the UI, Jan's API and an OpenAI-compatible API, behind a login.
@@ -48,7 +50,7 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
 
     /// The server runs behind an HTTPS proxy: session cookies get the Secure flag.
-    #[arg(long, env = "JAN_BEHIND_HTTPS_PROXY")]
+    #[arg(long, env = "JAN_BEHIND_HTTPS_PROXY", value_parser = BoolishValueParser::new())]
     pub behind_https_proxy: bool,
 
     /// Log lines as text or JSON.
@@ -83,7 +85,7 @@ pub struct Config {
     pub request_timeout_secs: u64,
 
     /// Listen beyond loopback without any credentials. Anyone who can reach the port gets full access.
-    #[arg(long, env = "JAN_INSECURE_NO_AUTH")]
+    #[arg(long, env = "JAN_INSECURE_NO_AUTH", value_parser = BoolishValueParser::new())]
     pub insecure_no_auth: bool,
 }
 

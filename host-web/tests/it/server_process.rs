@@ -1,5 +1,5 @@
-//! The real `jan-server` binary: the exposure rule at start-up, secrets never reaching the logs, the loud
-//! warning of the insecure flag, and graceful shutdown on SIGTERM.
+//! The real `jan-server` binary: the exposure rule at start-up, switches in the environment, secrets never
+//! reaching the logs, the loud warning of the insecure flag, and graceful shutdown on SIGTERM.
 
 use crate::common;
 
@@ -89,6 +89,34 @@ async fn secrets_never_reach_the_logs_and_sigterm_stops_gracefully() {
     for secret in [PASSWORD, KEY, cookie.as_str()] {
         assert!(!logs.contains(secret), "a secret reached the logs: {secret}");
     }
+}
+
+#[tokio::test]
+async fn switches_in_the_environment_take_on_and_off() {
+    for (value, secure) in [("off", false), ("0", false), ("on", true), ("yes", true), ("true", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = server(
+            dir.path(),
+            &["--port", &port.to_string()],
+            &[("JAN_USERNAME", "admin"), ("JAN_PASSWORD", PASSWORD), ("JAN_BEHIND_HTTPS_PROXY", value)],
+        );
+        let base = format!("http://127.0.0.1:{port}");
+        wait_ready(&base).await;
+        let login = reqwest::Client::new()
+            .post(format!("{base}/api/login"))
+            .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        output(child);
+        assert_eq!(cookie.contains("; Secure"), secure, "JAN_BEHIND_HTTPS_PROXY={value}: {cookie}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = output(server(dir.path(), &[], &[("JAN_BEHIND_HTTPS_PROXY", "banana")]));
+    assert!(!status.success() && text.contains("banana"), "{text}");
 }
 
 #[tokio::test]
