@@ -24,6 +24,7 @@ mod act;
 mod avx2;
 mod blocks;
 mod f16;
+mod geglu;
 mod layout;
 mod micro;
 mod op;
@@ -34,6 +35,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+pub use geglu::geglu;
 pub use layout::WeightType;
 pub use op::QuantLinear;
 

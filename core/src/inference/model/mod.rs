@@ -264,12 +264,12 @@ impl Model {
         let x = (x + attn).map_err(engine_err)?;
         let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
         let gate = l.gate.forward(&h)?;
-        let gate = match c.arch {
-            Arch::Gemma2 | Arch::Gemma3 => gelu_f16_table(&gate),
-            _ => gate.silu().map_err(engine_err),
-        }?;
         let up = l.up.forward(&h)?;
-        let mut ffn = l.down.forward(&(gate * up).map_err(engine_err)?)?;
+        let act = match c.arch {
+            Arch::Gemma2 | Arch::Gemma3 => geglu(&gate, &up)?,
+            _ => (gate.silu().map_err(engine_err)? * up).map_err(engine_err)?,
+        };
+        let mut ffn = l.down.forward(&act)?;
         if let Some(norm) = &l.post_ffn_norm {
             ffn = rms_norm(&ffn, norm, c.rms_eps)?;
         }
@@ -360,9 +360,20 @@ impl Model {
     }
 }
 
+/// `gelu(gate) * up` as llama.cpp computes it on CPU (see `cpu_kernels::geglu`); elsewhere the same rounding
+/// with candle's operations.
+fn geglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+    if gate.device().is_cpu() && gate.dtype() == DType::F32 && up.dtype() == DType::F32 {
+        let dims = gate.dims().to_vec();
+        let values = |t: &Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(engine_err);
+        let out = crate::inference::cpu_kernels::geglu(&values(gate)?, &values(up)?);
+        return Tensor::from_vec(out, dims, gate.device()).map_err(engine_err);
+    }
+    (gelu_f16_table(gate)? * up).map_err(engine_err)
+}
+
 /// GELU (tanh form) as llama.cpp computes it on CPU: the input rounded to f16, looked up in a table of f16
-/// results, identity above 10 and zero below -10. Gemma's small models are sensitive enough that the exact
-/// function changes greedy continuations, so the reference's rounding is reproduced.
+/// results, identity above 10 and zero below -10.
 fn gelu_f16_table(x: &Tensor) -> Result<Tensor> {
     let f16 = |t: &Tensor| t.to_dtype(DType::F16).and_then(|t| t.to_dtype(DType::F32));
     let inner = (|| {
@@ -398,4 +409,29 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
         out.extend(row.iter().zip(&w).map(|(&v, &w)| (v * scale) * w));
     }
     Tensor::from_vec(out, dims, x.device()).map_err(engine_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table-based GEGLU on the CPU gives exactly what the same rounding does with candle's operations:
+    /// a dense grid over the table's range, values near zero, and the cut-offs at plus and minus 10.
+    #[test]
+    fn geglu_equals_the_candle_formulation() {
+        let mut gate: Vec<f32> = (0..240_000).map(|i| -12.0 + i as f32 * 1e-4).collect();
+        gate.extend((0..200).flat_map(|i| {
+            let x = 1e-7 * 1.1f32.powi(i);
+            [x, -x]
+        }));
+        gate.extend([-10.0, 10.0, -10.000_001, 9.999_999]);
+        let up: Vec<f32> = (0..gate.len()).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+        let n = gate.len();
+        let g = Tensor::from_vec(gate, n, &Device::Cpu).unwrap();
+        let u = Tensor::from_vec(up, n, &Device::Cpu).unwrap();
+        let ours = geglu(&g, &u).unwrap().to_vec1::<f32>().unwrap();
+        let candle = (gelu_f16_table(&g).unwrap() * &u).unwrap().to_vec1::<f32>().unwrap();
+        let differ = ours.iter().zip(&candle).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert_eq!(differ, 0, "{differ} of {n} values differ");
+    }
 }
