@@ -250,17 +250,22 @@ async fn a_chat_in_a_thread_is_saved_streams_events_and_survives_a_restart() {
     server.stop();
 }
 
-/// Waits (up to 20 s) until /metrics says no request is being generated.
-async fn wait_until_idle(client: &reqwest::Client, server: &Server, after: &str) {
+/// Waits (up to 20 s) until /metrics has the line `line`; `failure` says what it means when it never comes.
+async fn wait_for_metric(client: &reqwest::Client, server: &Server, line: &str, failure: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.lines().any(|l| l == "jan_requests_processing 0") {
+        if metrics.lines().any(|l| l == line) {
             return;
         }
-        assert!(Instant::now() < deadline, "generation went on after {after}:\n{metrics}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(Instant::now() < deadline, "{failure}:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits (up to 20 s) until /metrics says no request is being generated.
+async fn wait_until_idle(client: &reqwest::Client, server: &Server, after: &str) {
+    wait_for_metric(client, server, "jan_requests_processing 0", &format!("generation went on after {after}")).await;
 }
 
 #[tokio::test]
@@ -292,15 +297,7 @@ async fn a_client_that_goes_away_stops_its_generation() {
     response.chunk().await.unwrap().unwrap();
     // The first chunk (the role) can come while the request still waits for the slot the reply above frees:
     // wait until it is generating.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let metrics = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        if metrics.lines().any(|l| l == "jan_requests_processing 1") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the stream never started generating:\n{metrics}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_metric(&client, &server, "jan_requests_processing 1", "the stream never started generating").await;
     drop(response);
     wait_until_idle(&client, &server, "the client left").await;
     server.stop();
