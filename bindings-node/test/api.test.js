@@ -72,8 +72,9 @@ test('models: a remote model is created; bad input and unknown ids reject with c
   const dup = await rejection(jan.createModel({ id: 'gpt-test', name: 'again', engine: 'openai' }));
   assert.deepEqual([dup.code, dup.status], ['conflict', 409]);
 
-  for (const call of [jan.getModel('missing'), jan.startModel('missing'), jan.stopModel('missing'), jan.deleteModel('missing')]) {
-    const e = await rejection(call);
+  // One call at a time: promises made together would reject before the loop reaches them (unhandled rejections).
+  for (const call of [() => jan.getModel('missing'), () => jan.startModel('missing'), () => jan.stopModel('missing'), () => jan.deleteModel('missing')]) {
+    const e = await rejection(call());
     assert.deepEqual([e.code, e.status, e.type], ['model_not_found', 404, 'invalid_request_error']);
     assert.match(e.message, /'missing' does not exist/);
   }
