@@ -258,7 +258,7 @@ export interface ChatMessage {
   tool_calls?: unknown;
 }
 
-/** Sampling; every field has llama.cpp's default. */
+/** Sampling; a field left out is unset: a local model uses llama.cpp's default, a remote upstream its own. */
 export interface SamplingParams {
   temperature?: number;
   top_k?: number;
@@ -288,9 +288,19 @@ export interface CompletionRequest {
   stop?: string[];
 }
 
+/** A call of one of the request's tools (OpenAI's shape); `arguments` is JSON text. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 /** How a chat or text completion ended. */
 export interface Completion {
+  /** The text, without tool-call markup. */
   text: string;
+  /** Present when the turn called tools (`finish_reason` is then `tool_calls`). */
+  tool_calls?: ToolCall[];
   finish_reason: 'stop' | 'length' | 'cancelled' | 'tool_calls' | string;
   usage: Usage;
   timings: Timings;
@@ -381,7 +391,7 @@ export declare class Jan {
   reply(threadId: string, onEvent: (event: ReplyEvent) => void): Promise<Generation>
   /**
    * A chat completion (OpenAI's messages, Jan's sampling); `onDelta` gets the text as it is generated and
-   * `wait()` settles with `{text, finish_reason, usage, timings}`.
+   * `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
    */
   chat(request: ChatRequest, onDelta: (delta: string) => void): Promise<Generation>
   /** A text completion of a raw prompt; as `chat`. */

@@ -401,7 +401,7 @@ impl Jan {
     }
 
     /// A chat completion (OpenAI's messages, Jan's sampling); `onDelta` gets the text as it is generated and
-    /// `wait()` settles with `{text, finish_reason, usage, timings}`.
+    /// `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
     #[napi(
         ts_args_type = "request: ChatRequest, onDelta: (delta: string) => void",
         ts_return_type = "Promise<Generation>"
@@ -452,14 +452,18 @@ fn completion(stream: CompletionStream, on_delta: Callback) -> Generation {
     let stop = stream.stop_handle();
     let items = futures::stream::unfold(Some(stream), |stream| async move {
         let mut stream = stream?;
-        let item = match stream.recv().await {
-            Some(StreamItem::Delta(delta)) => return Some((Item::Event(Value::String(delta)), Some(stream))),
-            Some(StreamItem::Done(done)) => Item::End { last: None, result: json_of(&done) },
-            Some(StreamItem::Error(e)) => Item::End { last: None, result: Err(e.into()) },
-            None => Item::End {
-                last: None,
-                result: Err(Failure::from(jan_core::Error::Cancelled("the completion".into()))),
-            },
+        let item = loop {
+            break match stream.recv().await {
+                Some(StreamItem::Delta(delta)) => return Some((Item::Event(Value::String(delta)), Some(stream))),
+                // Tool calls are in the completion `wait()` settles with (`tool_calls`).
+                Some(StreamItem::ToolCall(_)) => continue,
+                Some(StreamItem::Done(done)) => Item::End { last: None, result: json_of(&done) },
+                Some(StreamItem::Error(e)) => Item::End { last: None, result: Err(e.into()) },
+                None => Item::End {
+                    last: None,
+                    result: Err(Failure::from(jan_core::Error::Cancelled("the completion".into()))),
+                },
+            };
         };
         Some((item, None))
     });

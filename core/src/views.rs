@@ -201,20 +201,24 @@ pub fn reply_events(
             let first = ReplyEvent::Message(s.reply.message.clone());
             return Some((first, Some(s)));
         }
-        let event = match s.reply.stream.recv().await {
-            Some(StreamItem::Delta(delta)) => return Some((ReplyEvent::Delta(delta), Some(s))),
-            Some(StreamItem::Done(done)) => {
-                // The core saved the message before ending the stream.
-                let message = s.jan.threads().message(&s.thread_id, &s.reply.message.id).await.ok();
-                ReplyEvent::Done {
-                    finish_reason: done.finish_reason,
-                    usage: done.usage,
-                    timings: done.timings,
-                    message,
+        let event = loop {
+            match s.reply.stream.recv().await {
+                // Tool calls come with the saved message (its `metadata.tool_calls`) in `Done`.
+                Some(StreamItem::ToolCall(_)) => {}
+                Some(StreamItem::Delta(delta)) => return Some((ReplyEvent::Delta(delta), Some(s))),
+                Some(StreamItem::Done(done)) => {
+                    // The core saved the message before ending the stream.
+                    let message = s.jan.threads().message(&s.thread_id, &s.reply.message.id).await.ok();
+                    break ReplyEvent::Done {
+                        finish_reason: done.finish_reason,
+                        usage: done.usage,
+                        timings: done.timings,
+                        message,
+                    };
                 }
+                Some(StreamItem::Error(e)) => break ReplyEvent::Error(e),
+                None => break ReplyEvent::Error(Error::Cancelled("the reply".into())),
             }
-            Some(StreamItem::Error(e)) => ReplyEvent::Error(e),
-            None => ReplyEvent::Error(Error::Cancelled("the reply".into())),
         };
         Some((event, None))
     })

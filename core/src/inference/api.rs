@@ -11,7 +11,9 @@ use super::engine::{Job, Prompt};
 use super::remote::{RemoteConfig, RemoteEngine};
 use super::scheduler::LoadedModel;
 use super::stream::{CompletionStream, channel};
-use super::types::{ChatMessage, ChatRequest, CompletionRequest, FinishReason, SamplingParams, StreamItem};
+use super::types::{
+    ChatMessage, ChatRequest, CompletionRequest, FinishReason, SamplingOptions, SamplingParams, StreamItem,
+};
 use crate::error::{Error, Result};
 use crate::events::{Event, ModelState};
 use crate::facade::Inner;
@@ -19,6 +21,9 @@ use crate::ids::{self, IdKind};
 use crate::models::{ModelFile, ModelParameters};
 use crate::storage::{self, blocking};
 use crate::threads::{MessageStatus, MessageUpdate, NewMessage, Role};
+
+/// The metadata key of a saved reply's tool calls (OpenAI's `tool_calls` list), sent back with the conversation.
+const TOOL_CALLS: &str = "tool_calls";
 
 /// Settings of a remote engine (`engines/<engine>.json`, Jan's format: `full_url`, `api_key`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -119,7 +124,7 @@ impl InferenceApi {
             return Ok(stream);
         }
         let prompt = Prompt::Chat { messages: request.messages, tools: request.tools };
-        self.submit_local(&model, prompt, request.sampling, request.max_tokens, request.stop).await
+        self.submit_local(&model, prompt, request.sampling.resolve(), request.max_tokens, request.stop).await
     }
 
     /// Starts a raw text completion (no chat template).
@@ -132,7 +137,7 @@ impl InferenceApi {
             return Ok(stream);
         }
         let prompt = Prompt::Text(request.prompt);
-        self.submit_local(&model, prompt, request.sampling, request.max_tokens, request.stop).await
+        self.submit_local(&model, prompt, request.sampling.resolve(), request.max_tokens, request.stop).await
     }
 
     async fn submit_local(
@@ -206,7 +211,9 @@ impl InferenceApi {
     /// Generates the assistant's reply to a thread (Jan's "send"): the thread's messages and its effective
     /// settings (thread over assistant over model) make the request; a pending assistant message is appended,
     /// text arrives as `message_delta` events and on the returned stream, and the message is saved as `ready`,
-    /// `stopped` or `error` when the reply ends. Dropping the stream stops the reply.
+    /// `stopped` or `error` when the reply ends. Dropping the stream stops the reply. Tool calls in the reply (the
+    /// request offers no tools yet, but an upstream may call some anyway) are saved in its `metadata.tool_calls`
+    /// and go back to the model with the conversation.
     pub async fn reply_in_thread(&self, thread_id: &str) -> Result<ThreadReply> {
         let jan = self.jan();
         let thread = jan.threads().get(thread_id).await?;
@@ -222,14 +229,20 @@ impl InferenceApi {
         for m in jan.threads().messages(thread_id).await? {
             let usable = matches!(m.status, MessageStatus::Ready | MessageStatus::Stopped);
             let text = m.text();
-            if usable && !text.is_empty() {
+            // A reply that called tools keeps its calls in `metadata.tool_calls` (see below).
+            let tool_calls = match m.role {
+                Role::Assistant => m.metadata.as_ref().and_then(|meta| meta.get(TOOL_CALLS)),
+                _ => None,
+            }
+            .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
+            if usable && (!text.is_empty() || tool_calls.is_some()) {
                 let role = match m.role {
                     Role::System => "system",
                     Role::User => "user",
                     Role::Assistant => "assistant",
                     Role::Tool => "tool",
                 };
-                messages.push(ChatMessage::new(role, text));
+                messages.push(ChatMessage { tool_calls: tool_calls.cloned(), ..ChatMessage::new(role, text) });
             }
         }
         let parameters = &settings.parameters;
@@ -263,6 +276,9 @@ impl InferenceApi {
                         });
                         tx.send(StreamItem::Delta(delta)).await;
                     }
+                    Some(StreamItem::ToolCall(call)) => {
+                        tx.send(StreamItem::ToolCall(call)).await;
+                    }
                     Some(StreamItem::Done(done)) => break Ok(done),
                     Some(StreamItem::Error(e)) => break Err(e),
                     None => break Err(Error::Cancelled("the reply".into())),
@@ -279,6 +295,9 @@ impl InferenceApi {
                     let mut meta = Map::new();
                     meta.insert("usage".into(), serde_json::to_value(done.usage).unwrap_or(Value::Null));
                     meta.insert("timings".into(), serde_json::to_value(done.timings).unwrap_or(Value::Null));
+                    if !done.tool_calls.is_empty() {
+                        meta.insert(TOOL_CALLS.into(), serde_json::to_value(&done.tool_calls).unwrap_or(Value::Null));
+                    }
                     update.metadata = Some(meta);
                     update
                 }
@@ -312,20 +331,20 @@ pub struct InferenceCounters {
     pub cached_tokens: usize,
 }
 
-/// Sampling from Jan's model / thread parameters; what they leave out keeps llama.cpp's default.
-pub fn sampling_from(p: &ModelParameters) -> SamplingParams {
-    let d = SamplingParams::default();
+/// Sampling from Jan's model / thread parameters: what they set is set; what they leave out stays unset (a local
+/// model then uses llama.cpp's default, a remote one the upstream's).
+pub fn sampling_from(p: &ModelParameters) -> SamplingOptions {
     let int = |k: &str| p.extra.get(k).and_then(Value::as_u64);
     let float = |k: &str| p.extra.get(k).and_then(Value::as_f64).map(|v| v as f32);
-    SamplingParams {
-        temperature: p.temperature.map_or(d.temperature, |t| t as f32),
-        top_k: p.top_k.map_or(d.top_k, |k| k as usize),
-        top_p: p.top_p.map_or(d.top_p, |v| v as f32),
-        min_p: float("min_p").unwrap_or(d.min_p),
-        repeat_penalty: float("repeat_penalty").unwrap_or(d.repeat_penalty),
-        repeat_last_n: int("repeat_last_n").map_or(d.repeat_last_n, |v| v as usize),
-        frequency_penalty: p.frequency_penalty.map_or(d.frequency_penalty, |v| v as f32),
-        presence_penalty: p.presence_penalty.map_or(d.presence_penalty, |v| v as f32),
+    SamplingOptions {
+        temperature: p.temperature.map(|t| t as f32),
+        top_k: p.top_k.map(|k| k as usize),
+        top_p: p.top_p.map(|v| v as f32),
+        min_p: float("min_p"),
+        repeat_penalty: float("repeat_penalty"),
+        repeat_last_n: int("repeat_last_n").map(|v| v as usize),
+        frequency_penalty: p.frequency_penalty.map(|v| v as f32),
+        presence_penalty: p.presence_penalty.map(|v| v as f32),
         seed: int("seed"),
     }
 }

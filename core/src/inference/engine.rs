@@ -24,7 +24,8 @@ use super::sampling::{Generation, Sampler};
 use super::stream::CompletionSender;
 use super::template::{ChatTemplate, RenderOptions};
 use super::tokenizer::Tokenizer;
-use super::types::{ChatMessage, Completion, FinishReason, SamplingParams, StreamItem, Timings, Usage};
+use super::tool_calls::{ToolCallParser, ToolParse};
+use super::types::{ChatMessage, Completion, FinishReason, SamplingParams, StreamItem, Timings, ToolCall, Usage};
 use crate::error::{Error, Result};
 
 /// Prompt tokens processed per step: large enough for efficient matrix products, small enough that other slots
@@ -140,7 +141,10 @@ struct Active {
     sampler: Sampler,
     generation: Generation,
     logits: Option<Vec<f32>>,
+    /// Separates tool calls from text when the request offers tools.
+    tools: Option<ToolCallParser>,
     text: String,
+    tool_calls: Vec<ToolCall>,
     generated: u32,
     started: Instant,
     prompt_done: Option<Instant>,
@@ -226,6 +230,10 @@ impl Engine {
         sampler.accept_all(&tokens);
         let mut stops = job.stop.clone();
         stops.extend(self.parts.template.stop_words());
+        let tools = match &job.prompt {
+            Prompt::Chat { tools: Some(tools), .. } => ToolCallParser::new(tools),
+            _ => None,
+        };
         self.stats.active.fetch_add(1, Ordering::SeqCst);
         self.stats.cached_tokens.fetch_add(reuse, Ordering::Relaxed);
         slot.job = Some(Active {
@@ -236,7 +244,9 @@ impl Engine {
             cached: reuse,
             sampler,
             logits: None,
+            tools,
             text: String::new(),
+            tool_calls: Vec::new(),
             generated: 0,
             started: Instant::now(),
             prompt_done: None,
@@ -327,11 +337,8 @@ impl Engine {
         a.generated += 1;
         stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
         let check = a.generation.push(tokenizer.token_piece(token, false));
-        if !check.emit.is_empty() {
-            a.text.push_str(&check.emit);
-            if !a.job.out.blocking_send(StreamItem::Delta(check.emit)) {
-                return Ok(Some(FinishReason::Cancelled));
-            }
+        if !check.emit.is_empty() && !a.emit(check.emit) {
+            return Ok(Some(FinishReason::Cancelled));
         }
         if check.stopped {
             return Ok(Some(FinishReason::Stop));
@@ -346,14 +353,51 @@ impl Engine {
     }
 }
 
-/// Sends the rest of the text and the `Done` item.
-fn finish(mut a: Active, reason: FinishReason) {
+impl Active {
+    /// Sends text that passed the stop strings: through the tool-call parser when there is one. `false` if the
+    /// consumer is gone.
+    fn emit(&mut self, text: String) -> bool {
+        match self.tools.as_mut() {
+            Some(parser) => {
+                let parsed = parser.push(&text);
+                self.deliver(parsed)
+            }
+            None => self.deliver(ToolParse { content: text, calls: Vec::new() }),
+        }
+    }
+
+    fn deliver(&mut self, parsed: ToolParse) -> bool {
+        let out = &self.job.out;
+        if !parsed.content.is_empty() {
+            self.text.push_str(&parsed.content);
+            if !out.blocking_send(StreamItem::Delta(parsed.content)) {
+                return false;
+            }
+        }
+        for call in parsed.calls {
+            self.tool_calls.push(call.clone());
+            if !out.blocking_send(StreamItem::ToolCall(call)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Sends the rest of the text (and of the tool calls) and the `Done` item.
+fn finish(mut a: Active, mut reason: FinishReason) {
     if reason != FinishReason::Cancelled {
         let rest = a.generation.finish();
         if !rest.emit.is_empty() {
-            a.text.push_str(&rest.emit);
-            a.job.out.blocking_send(StreamItem::Delta(rest.emit));
+            a.emit(rest.emit);
         }
+        if let Some(parsed) = a.tools.as_mut().map(ToolCallParser::finish) {
+            a.deliver(parsed);
+        }
+        reason = reason.with_tool_calls(!a.tool_calls.is_empty());
+    } else if let Some(held) = a.tools.as_mut().map(ToolCallParser::abandon) {
+        // Text held back as possible markup is still part of the reply.
+        a.deliver(ToolParse { content: held, calls: Vec::new() });
     }
     let now = Instant::now();
     let prompt_done = a.prompt_done.unwrap_or(now);
@@ -376,13 +420,15 @@ fn finish(mut a: Active, reason: FinishReason) {
         completion_tokens: a.generated,
         total_tokens: a.tokens.len() as u32 + a.generated,
     };
-    a.job.out.blocking_send(StreamItem::Done(Completion { text: a.text, finish_reason: reason, usage, timings }));
+    let done = Completion { text: a.text, tool_calls: a.tool_calls, finish_reason: reason, usage, timings };
+    a.job.out.blocking_send(StreamItem::Done(done));
 }
 
 fn finish_cancelled_before_start(job: Job) {
     let timings = Timings { queued_ms: ms(job.enqueued.elapsed()), ..Default::default() };
     job.out.blocking_send(StreamItem::Done(Completion {
         text: String::new(),
+        tool_calls: Vec::new(),
         finish_reason: FinishReason::Cancelled,
         usage: Usage::default(),
         timings,

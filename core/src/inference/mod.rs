@@ -11,6 +11,7 @@ pub mod scheduler;
 pub mod stream;
 pub mod template;
 pub mod tokenizer;
+pub mod tool_calls;
 pub mod types;
 
 pub use api::{EngineSettings, InferenceApi, InferenceCounters, ThreadReply, sampling_from};
@@ -18,5 +19,6 @@ pub use engine::EngineStats;
 pub use scheduler::{DeviceChoice, InferenceConfig, LoadedModel};
 pub use stream::{CompletionSender, CompletionStream, channel};
 pub use types::{
-    ChatMessage, ChatRequest, Completion, CompletionRequest, FinishReason, SamplingParams, StreamItem, Timings, Usage,
+    ChatMessage, ChatRequest, Completion, CompletionRequest, FinishReason, FunctionCall, SamplingOptions,
+    SamplingParams, StreamItem, Timings, ToolCall, Usage,
 };

@@ -54,7 +54,7 @@ impl CompletionSender {
     }
 }
 
-/// The caller's end: text deltas, then one `Done` or `Error`.
+/// The caller's end: text deltas and tool calls, then one `Done` or `Error`.
 #[derive(Debug)]
 pub struct CompletionStream {
     rx: mpsc::Receiver<StreamItem>,
@@ -77,11 +77,12 @@ impl CompletionStream {
         self.rx.recv().await
     }
 
-    /// Waits for the end and returns the completion (deltas are dropped: `Completion::text` holds all text).
+    /// Waits for the end and returns the completion (deltas and tool calls are dropped: `Completion::text` and
+    /// `Completion::tool_calls` hold them all).
     pub async fn collect(mut self) -> Result<Completion> {
         while let Some(item) = self.rx.recv().await {
             match item {
-                StreamItem::Delta(_) => {}
+                StreamItem::Delta(_) | StreamItem::ToolCall(_) => {}
                 StreamItem::Done(c) => return Ok(c),
                 StreamItem::Error(e) => return Err(e),
             }

@@ -28,7 +28,8 @@ impl ChatMessage {
     }
 }
 
-/// How the next token is picked. Defaults follow llama.cpp's server.
+/// How the next token is picked, every knob resolved: what the local sampler runs with. Defaults follow
+/// llama.cpp's server. Requests carry [`SamplingOptions`] instead, which also know what the caller left unset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SamplingParams {
@@ -75,14 +76,82 @@ impl SamplingParams {
     }
 }
 
+/// The sampling a request asks for: each knob the caller (or the model's and thread's settings) set, and `None`
+/// for what was left unset. A local model fills the gaps with llama.cpp's defaults ([`SamplingOptions::resolve`]);
+/// a remote engine sends only what is set, so the upstream's own defaults apply to the rest. The JSON is the same
+/// as [`SamplingParams`]'s with every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SamplingOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_last_n: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl SamplingOptions {
+    /// Temperature 0 (always the most likely token); nothing else set.
+    pub fn greedy() -> Self {
+        SamplingOptions { temperature: Some(0.0), ..Default::default() }
+    }
+
+    /// The knobs a local model samples with: what is set, llama.cpp's defaults for the rest.
+    pub fn resolve(&self) -> SamplingParams {
+        let d = SamplingParams::default();
+        SamplingParams {
+            temperature: self.temperature.unwrap_or(d.temperature),
+            top_k: self.top_k.unwrap_or(d.top_k),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            min_p: self.min_p.unwrap_or(d.min_p),
+            repeat_penalty: self.repeat_penalty.unwrap_or(d.repeat_penalty),
+            repeat_last_n: self.repeat_last_n.unwrap_or(d.repeat_last_n),
+            frequency_penalty: self.frequency_penalty.unwrap_or(d.frequency_penalty),
+            presence_penalty: self.presence_penalty.unwrap_or(d.presence_penalty),
+            seed: self.seed.or(d.seed),
+        }
+    }
+}
+
+/// Every knob set (the seed only if it is `Some`).
+impl From<SamplingParams> for SamplingOptions {
+    fn from(p: SamplingParams) -> Self {
+        SamplingOptions {
+            temperature: Some(p.temperature),
+            top_k: Some(p.top_k),
+            top_p: Some(p.top_p),
+            min_p: Some(p.min_p),
+            repeat_penalty: Some(p.repeat_penalty),
+            repeat_last_n: Some(p.repeat_last_n),
+            frequency_penalty: Some(p.frequency_penalty),
+            presence_penalty: Some(p.presence_penalty),
+            seed: p.seed,
+        }
+    }
+}
+
 /// A chat completion to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     /// The model's id (as listed by the models API).
     pub model: String,
     pub messages: Vec<ChatMessage>,
+    /// What the caller set; see [`SamplingOptions`].
     #[serde(default)]
-    pub sampling: SamplingParams,
+    pub sampling: SamplingOptions,
     /// At most this many new tokens; `None`: until the context is full.
     #[serde(default)]
     pub max_tokens: Option<u32>,
@@ -100,7 +169,7 @@ pub struct CompletionRequest {
     pub model: String,
     pub prompt: String,
     #[serde(default)]
-    pub sampling: SamplingParams,
+    pub sampling: SamplingOptions,
     #[serde(default)]
     pub max_tokens: Option<u32>,
     #[serde(default)]
@@ -117,6 +186,63 @@ pub enum FinishReason {
     Length,
     /// The caller stopped it (or went away).
     Cancelled,
+    /// The turn ended with calls of the request's tools ([`Completion::tool_calls`]), for the caller to run.
+    ToolCalls,
+}
+
+impl FinishReason {
+    /// The reason a turn that ended normally reports: `tool_calls` when it made calls, else `stop`. `length` and
+    /// `cancelled` stay as they are.
+    pub fn with_tool_calls(self, made_calls: bool) -> FinishReason {
+        match self {
+            FinishReason::Stop | FinishReason::ToolCalls if made_calls => FinishReason::ToolCalls,
+            FinishReason::ToolCalls => FinishReason::Stop,
+            other => other,
+        }
+    }
+}
+
+/// A call of one of the request's tools, in OpenAI's shape: `{"id", "type": "function", "function": {"name",
+/// "arguments"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// `call_<random>` when the model gave none.
+    pub id: String,
+    /// Always `function`.
+    #[serde(rename = "type", default = "function_kind")]
+    pub kind: String,
+    pub function: FunctionCall,
+}
+
+/// Which function a [`ToolCall`] calls, and with what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    pub name: String,
+    /// The arguments as JSON text, as OpenAI sends them (`{"city":"Paris"}`); not checked against the tool's schema.
+    #[serde(default)]
+    pub arguments: String,
+}
+
+fn function_kind() -> String {
+    "function".to_owned()
+}
+
+impl ToolCall {
+    /// A function call; `id: None` gets a fresh `call_<random>` id.
+    pub fn function(id: Option<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        ToolCall {
+            id: id.filter(|i| !i.is_empty()).unwrap_or_else(new_call_id),
+            kind: function_kind(),
+            function: FunctionCall { name: name.into(), arguments: arguments.into() },
+        }
+    }
+}
+
+/// `call_` and 24 random letters and digits, like OpenAI's ids.
+pub fn new_call_id() -> String {
+    use rand::Rng;
+    let random: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(24).map(char::from).collect();
+    format!("call_{random}")
 }
 
 /// Token counts, as OpenAI reports them.
@@ -148,18 +274,23 @@ pub struct Timings {
 /// The end of a completion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Completion {
-    /// All generated text (stop strings excluded).
+    /// All generated text (stop strings and tool-call markup excluded).
     pub text: String,
+    /// The calls of the request's tools the turn made, in order (finish reason `tool_calls`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
     pub finish_reason: FinishReason,
     pub usage: Usage,
     pub timings: Timings,
 }
 
-/// One item of a completion stream: text deltas, then exactly one `Done` or `Error`.
+/// One item of a completion stream: text deltas and tool calls, then exactly one `Done` or `Error`.
 #[derive(Debug)]
 pub enum StreamItem {
-    /// New text (whole UTF-8 characters; never part of a stop string).
+    /// New text (whole UTF-8 characters; never part of a stop string or of tool-call markup).
     Delta(String),
+    /// A whole tool call, as soon as it is complete; the `n`th of these is `Completion::tool_calls[n]`.
+    ToolCall(ToolCall),
     Done(Completion),
     Error(crate::Error),
 }

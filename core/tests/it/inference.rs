@@ -8,7 +8,8 @@ use crate::common::fake_openai;
 use std::time::{Duration, Instant};
 
 use jan_core::inference::{
-    ChatMessage, ChatRequest, CompletionRequest, FinishReason, InferenceConfig, SamplingParams, StreamItem,
+    ChatMessage, ChatRequest, CompletionRequest, FinishReason, InferenceConfig, SamplingOptions, SamplingParams,
+    StreamItem,
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile};
 use jan_core::threads::{MessageStatus, NewMessage, NewThread, Role, ThreadModel, ThreadUpdate};
@@ -32,11 +33,11 @@ async fn setup(inference: InferenceConfig, ctx: u64, slots: u64) -> (tempfile::T
     (dir, jan)
 }
 
-fn chat(text: &str, max_tokens: u32, sampling: SamplingParams) -> ChatRequest {
+fn chat(text: &str, max_tokens: u32, sampling: impl Into<SamplingOptions>) -> ChatRequest {
     ChatRequest {
         model: QWEN.into(),
         messages: vec![ChatMessage::new("user", text)],
-        sampling,
+        sampling: sampling.into(),
         max_tokens: Some(max_tokens),
         stop: Vec::new(),
         tools: None,
@@ -49,6 +50,7 @@ async fn drain(mut stream: jan_core::inference::CompletionStream) -> (Vec<String
     loop {
         match tokio::time::timeout(Duration::from_secs(120), stream.recv()).await.expect("the stream stalled") {
             Some(StreamItem::Delta(d)) => deltas.push(d),
+            Some(StreamItem::ToolCall(call)) => panic!("no tools were offered, yet: {call:?}"),
             Some(StreamItem::Done(c)) => return (deltas, c),
             Some(StreamItem::Error(e)) => panic!("completion failed: {e}"),
             None => panic!("the stream ended without Done"),
@@ -220,7 +222,7 @@ async fn text_completions_skip_the_chat_template() {
     let request = CompletionRequest {
         model: QWEN.into(),
         prompt: "The capital of France is".into(),
-        sampling: SamplingParams::greedy(),
+        sampling: SamplingOptions::greedy(),
         max_tokens: Some(2),
         stop: Vec::new(),
     };
@@ -319,4 +321,96 @@ async fn remote_models_stream_from_the_configured_engine() {
     let sent = &upstream.requests()[0];
     assert_eq!(sent.header("authorization"), Some("Bearer sk-test-123456"));
     assert_eq!(jan.inference().engine_settings("openai").await.unwrap().api_key, "sk-test-123456");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_calls_from_the_real_model_come_out_typed() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city"}},
+                       "required": ["city"]}}}]);
+    let question = "What's the weather in Paris?";
+    let mut request = chat(question, 80, SamplingOptions::greedy());
+    request.tools = Some(tools);
+
+    let mut stream = jan.inference().chat(request).await.unwrap();
+    let (mut deltas, mut calls) = (Vec::new(), Vec::new());
+    let done = loop {
+        match tokio::time::timeout(Duration::from_secs(120), stream.recv()).await.expect("the stream stalled") {
+            Some(StreamItem::Delta(d)) => deltas.push(d),
+            Some(StreamItem::ToolCall(c)) => calls.push(c),
+            Some(StreamItem::Done(c)) => break c,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+
+    // Greedy, qwen2.5-coder-0.5b answers with the call as a fenced JSON block (no <tool_call> markup).
+    assert_eq!(done.finish_reason, FinishReason::ToolCalls, "{:?} / {:?}", done.text, done.tool_calls);
+    assert_eq!((deltas.concat(), done.text.as_str()), (String::new(), ""), "the call is not text");
+    assert_eq!(done.tool_calls.len(), 1);
+    assert_eq!(calls, done.tool_calls);
+    let call = &done.tool_calls[0];
+    assert_eq!((call.function.name.as_str(), call.function.arguments.as_str()), ("get_weather", r#"{"city":"Paris"}"#));
+    assert!(call.id.starts_with("call_"));
+
+    // The same request without tools: the same words are text, nothing is parsed.
+    let system = "You can call get_weather(city). To call it, answer with only a JSON object \
+                  {\"name\": \"get_weather\", \"arguments\": {\"city\": ...}}.";
+    let mut request = chat(question, 80, SamplingOptions::greedy());
+    request.messages.insert(0, ChatMessage::new("system", system));
+    let (deltas, done) = drain(jan.inference().chat(request).await.unwrap()).await;
+    assert!(done.text.contains("get_weather"), "{:?}", done.text);
+    assert_eq!(deltas.concat(), done.text);
+    assert!(done.tool_calls.is_empty());
+    assert_eq!(done.finish_reason, FinishReason::Stop);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_reply_that_calls_tools_keeps_its_calls() {
+    let upstream = fake_openai::FakeOpenAi::start().await;
+    let call = json!({"index": 0, "id": "call_1", "type": "function",
+                      "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}});
+    let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": null}]});
+    let script = fake_openai::Script::chat(&[]).event(chunk).finish(Some("tool_calls"));
+    upstream.reply("/v1/chat/completions", fake_openai::Reply::Stream(script));
+    upstream.reply("/v1/chat/completions", fake_openai::Reply::Stream(fake_openai::Script::chat(&["Sunny."])));
+    let (_dir, jan) = common::open_temp().await;
+    let remote: ModelFile = serde_json::from_value(json!({"id": "gpt-4o-mini", "engine": "openai"})).unwrap();
+    jan.models().create(remote).await.unwrap();
+    jan.inference().set_engine_settings("openai", &upstream.base_url(), "").await.unwrap();
+    let thread = jan.threads().create(NewThread::default()).await.unwrap();
+    let model: ThreadModel = serde_json::from_value(json!({"id": "gpt-4o-mini"})).unwrap();
+    jan.threads().update(&thread.id, ThreadUpdate { model: Some(model), ..Default::default() }).await.unwrap();
+    jan.threads().add_message(&thread.id, NewMessage::text(Role::User, "Weather in Paris?")).await.unwrap();
+
+    let reply = jan.inference().reply_in_thread(&thread.id).await.unwrap();
+    let mut stream = reply.stream;
+    let done = loop {
+        match stream.recv().await {
+            Some(StreamItem::Done(c)) => break c,
+            Some(StreamItem::Error(e)) => panic!("{e}"),
+            Some(_) => {}
+            None => panic!("no Done"),
+        }
+    };
+    assert_eq!(done.finish_reason, FinishReason::ToolCalls);
+    let saved = jan.threads().message(&thread.id, &reply.message.id).await.unwrap();
+    assert_eq!(saved.status, MessageStatus::Ready);
+    assert_eq!(
+        saved.metadata.unwrap()["tool_calls"],
+        json!([{"id": "call_1", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}])
+    );
+
+    // The next reply sends the calls back as the assistant's turn.
+    jan.threads().add_message(&thread.id, NewMessage::text(Role::User, "And so?")).await.unwrap();
+    let next = jan.inference().reply_in_thread(&thread.id).await.unwrap();
+    drain(next.stream).await;
+    let sent = upstream.requests()[1].body["messages"].as_array().unwrap().clone();
+    let [.., asked, called, again] = sent.as_slice() else { panic!("{sent:?}") };
+    assert_eq!((&asked["role"], &asked["content"]), (&json!("user"), &json!("Weather in Paris?")));
+    assert_eq!((&called["role"], &called["content"]), (&json!("assistant"), &serde_json::Value::Null));
+    assert_eq!(called["tool_calls"][0]["id"], "call_1");
+    assert_eq!(again["content"], "And so?");
 }

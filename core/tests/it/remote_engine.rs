@@ -9,8 +9,8 @@ use fake_openai::{End, FakeOpenAi, Reply, Script};
 use jan_core::Error;
 use jan_core::inference::remote::{RemoteConfig, RemoteEngine};
 use jan_core::inference::{
-    ChatMessage, ChatRequest, Completion, CompletionRequest, CompletionStream, FinishReason, SamplingParams,
-    StreamItem, channel,
+    ChatMessage, ChatRequest, Completion, CompletionRequest, CompletionStream, FinishReason, SamplingOptions,
+    StreamItem, ToolCall, channel,
 };
 use serde_json::json;
 
@@ -31,16 +31,17 @@ fn request() -> ChatRequest {
     ChatRequest {
         model: "gpt-test".into(),
         messages: vec![ChatMessage::new("system", "Be brief."), ChatMessage::new("user", "Hi!")],
-        sampling: SamplingParams::default(),
+        sampling: SamplingOptions::default(),
         max_tokens: None,
         stop: vec![],
         tools: None,
     }
 }
 
-/// What a consumer saw: the deltas, then the one final item.
+/// What a consumer saw: the deltas and tool calls, then the one final item.
 struct Seen {
     deltas: Vec<String>,
+    calls: Vec<ToolCall>,
     end: StreamItem,
 }
 
@@ -70,10 +71,12 @@ fn spawn_chat(engine: &RemoteEngine, req: ChatRequest) -> (CompletionStream, tok
 /// Reads a stream to its end and checks that nothing follows the final item.
 async fn read_all(mut stream: CompletionStream) -> Seen {
     let mut deltas = Vec::new();
+    let mut calls = Vec::new();
     let end = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             match stream.recv().await.expect("the stream ended without Done or Error") {
                 StreamItem::Delta(d) => deltas.push(d),
+                StreamItem::ToolCall(c) => calls.push(c),
                 end => return end,
             }
         }
@@ -83,7 +86,7 @@ async fn read_all(mut stream: CompletionStream) -> Seen {
     let after =
         tokio::time::timeout(Duration::from_secs(20), stream.recv()).await.expect("the engine kept the stream open");
     assert!(after.is_none(), "items after the final one");
-    Seen { deltas, end }
+    Seen { deltas, calls, end }
 }
 
 async fn chat(engine: &RemoteEngine, req: ChatRequest) -> Seen {
@@ -135,16 +138,16 @@ async fn sends_the_parameters_messages_and_key_as_openai_expects() {
         name: Some("get_weather".into()),
         ..ChatMessage::new("tool", "sunny")
     });
-    req.sampling = SamplingParams {
-        temperature: 0.3,
-        top_p: 0.9,
+    req.sampling = SamplingOptions {
+        temperature: Some(0.3),
+        top_p: Some(0.9),
         seed: Some(42),
-        presence_penalty: 0.5,
-        frequency_penalty: -0.25,
-        top_k: 7,
-        min_p: 0.1,
-        repeat_penalty: 1.3,
-        ..SamplingParams::default()
+        presence_penalty: Some(0.5),
+        frequency_penalty: Some(-0.25),
+        top_k: Some(7),
+        min_p: Some(0.1),
+        repeat_penalty: Some(1.3),
+        repeat_last_n: Some(32),
     };
     req.max_tokens = Some(64);
     req.stop = vec!["\n\n".into(), "END".into()];
@@ -233,7 +236,7 @@ async fn finish_reasons_map_to_ours() {
     for (theirs, ours) in [
         ("stop", FinishReason::Stop),
         ("length", FinishReason::Length),
-        ("tool_calls", FinishReason::Stop),
+        ("tool_calls", FinishReason::Stop), // without any call it is an ordinary end
         ("content_filter", FinishReason::Stop),
         ("something_new", FinishReason::Stop),
     ] {
@@ -540,6 +543,7 @@ async fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
     fake.reply(CHAT, Reply::Stream(Script::chat(&["thought"])));
     let mut req = request();
     req.max_tokens = Some(100);
+    req.sampling.temperature = Some(0.8);
     chat(&engine(&fake), req).await.done();
     let last = fake.requests().pop().unwrap().body;
     assert_eq!(last["max_completion_tokens"], 100);
@@ -578,7 +582,7 @@ async fn text_completions_stream_from_completions() {
     let req = CompletionRequest {
         model: "gpt-3.5-turbo-instruct".into(),
         prompt: "Tell me a story:".into(),
-        sampling: SamplingParams::greedy(),
+        sampling: SamplingOptions::greedy(),
         max_tokens: Some(2),
         stop: vec!["\n".into()],
     };
@@ -635,4 +639,132 @@ async fn base_urls_are_checked_and_tolerated() {
         .unwrap_err();
     assert_eq!(e.code(), "invalid_request");
     assert!(!e.to_string().contains("bad\nkey"));
+}
+
+#[tokio::test]
+async fn only_the_sampling_parameters_the_request_set_are_sent() {
+    let fake = FakeOpenAi::start().await;
+    fake.reply(CHAT, Reply::Stream(Script::chat(&["ok"])));
+    fake.reply("/v1/completions", Reply::Stream(Script::text(&["ok"])));
+    let engine = engine(&fake);
+
+    // Nothing set: the upstream's own defaults apply to everything.
+    chat(&engine, request()).await.done();
+    // One knob set, even to llama.cpp's default value: it goes out as it is.
+    let mut req = request();
+    req.sampling = SamplingOptions { top_p: Some(0.95), ..Default::default() };
+    chat(&engine, req).await.done();
+    let (tx, stream) = channel();
+    let text = CompletionRequest {
+        model: "m".into(),
+        prompt: "p".into(),
+        sampling: SamplingOptions { seed: Some(3), top_k: Some(5), ..Default::default() },
+        max_tokens: None,
+        stop: vec![],
+    };
+    let task = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.complete(&text, tx).await }
+    });
+    read_all(stream).await.done();
+    task.await.unwrap();
+
+    let sent: Vec<serde_json::Value> = fake.requests().into_iter().map(|r| r.body).collect();
+    let knobs = ["temperature", "top_p", "top_k", "min_p", "seed", "presence_penalty", "frequency_penalty"];
+    let present =
+        |body: &serde_json::Value| knobs.iter().filter(|k| body.get(**k).is_some()).copied().collect::<Vec<_>>();
+    assert_eq!(present(&sent[0]), Vec::<&str>::new(), "{}", sent[0]);
+    assert_eq!(present(&sent[1]), ["top_p"], "{}", sent[1]);
+    assert_eq!(sent[1]["top_p"], json!(0.95));
+    assert_eq!(present(&sent[2]), ["seed"], "top_k has no OpenAI equivalent: {}", sent[2]);
+}
+
+/// A chunk of a streamed chat answer whose delta is `delta`.
+fn delta_chunk(delta: serde_json::Value) -> serde_json::Value {
+    json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
+           "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]})
+}
+
+#[tokio::test]
+async fn streamed_tool_call_fragments_are_put_together_by_index() {
+    let fake = FakeOpenAi::start().await;
+    let fragment = |index: u32, head: Option<(&str, &str)>, args: &str| {
+        let mut call = json!({"index": index, "function": {"arguments": args}});
+        if let Some((id, name)) = head {
+            call["id"] = json!(id);
+            call["type"] = json!("function");
+            call["function"]["name"] = json!(name);
+        }
+        delta_chunk(json!({"tool_calls": [call]}))
+    };
+    let script = Script::chat(&["Checking both."])
+        .event(fragment(0, Some(("call_paris", "get_weather")), ""))
+        .event(fragment(0, None, "{\"city\": "))
+        .event(fragment(0, None, "\"Paris\"}"))
+        .event(fragment(1, Some(("call_rome", "get_weather")), "{\"city\""))
+        .event(fragment(1, None, ": \"Rome\"}"))
+        .finish(Some("tool_calls"))
+        .split(7);
+    fake.reply(CHAT, Reply::Stream(script));
+    let mut req = request();
+    req.tools = Some(json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]));
+
+    let seen = chat(&engine(&fake), req).await;
+    let calls = seen.calls.clone();
+    let (deltas, completion) = seen.done();
+
+    assert_eq!(deltas, ["Checking both."]);
+    assert_eq!(completion.text, "Checking both.");
+    assert_eq!(completion.finish_reason, FinishReason::ToolCalls);
+    let expected = vec![
+        ToolCall::function(Some("call_paris".into()), "get_weather", r#"{"city": "Paris"}"#),
+        ToolCall::function(Some("call_rome".into()), "get_weather", r#"{"city": "Rome"}"#),
+    ];
+    assert_eq!(completion.tool_calls, expected);
+    assert_eq!(calls, expected, "the stream carries the same calls before Done");
+    assert_eq!(
+        serde_json::to_value(&completion.tool_calls[0]).unwrap(),
+        json!({"id": "call_paris",
+        "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}})
+    );
+
+    // Without an index (some servers), a new id starts a call and a fragment without one continues the last.
+    let fake = FakeOpenAi::start().await;
+    let script = Script::chat(&[])
+        .event(delta_chunk(json!({"tool_calls": [{"id": "a", "function": {"name": "f", "arguments": "{}"}}]})))
+        .event(delta_chunk(json!({"tool_calls": [{"id": "b", "function": {"name": "g", "arguments": ""}}]})))
+        .event(delta_chunk(json!({"tool_calls": [{"function": {"arguments": "{\"x\":1}"}}]})))
+        .finish(Some("stop"));
+    fake.reply(CHAT, Reply::Stream(script));
+    let (_, completion) = chat(&engine(&fake), request()).await.done();
+    assert_eq!(completion.finish_reason, FinishReason::ToolCalls, "calls were made, whatever the upstream says");
+    let calls: Vec<_> = completion
+        .tool_calls
+        .iter()
+        .map(|c| (c.id.as_str(), c.function.name.as_str(), c.function.arguments.as_str()))
+        .collect();
+    assert_eq!(calls, [("a", "f", "{}"), ("b", "g", r#"{"x":1}"#)]);
+}
+
+#[tokio::test]
+async fn a_whole_json_answer_with_tool_calls() {
+    let fake = FakeOpenAi::start().await;
+    fake.reply(
+        CHAT,
+        Reply::json(200, json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                {"type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})),
+    );
+    let seen = chat(&engine(&fake), request()).await;
+    assert_eq!(seen.calls.len(), 2);
+    let (deltas, completion) = seen.done();
+    assert!(deltas.is_empty());
+    assert_eq!(completion.finish_reason, FinishReason::ToolCalls);
+    let calls: Vec<_> =
+        completion.tool_calls.iter().map(|c| (c.function.name.as_str(), c.function.arguments.as_str())).collect();
+    assert_eq!(calls, [("get_weather", r#"{"city":"Paris"}"#), ("get_time", "{}")]);
+    assert_eq!(completion.tool_calls[0].id, "call_1");
+    assert!(completion.tool_calls[1].id.starts_with("call_"), "a call without an id gets one");
 }

@@ -6,8 +6,9 @@
 //! - [`limit_body`]: the global request body limit (the model upload route excepted), and the layer that turns
 //!   any non-JSON error response under `/v1` and `/api` (a 413 from the limit, a 405, a path rejection) into
 //!   OpenAI's error shape;
-//! - the completion SSE: `chat.completion.chunk`s (role first, then content, then the finish reason and
-//!   llama.cpp's `timings`, a usage chunk when asked), then `data: [DONE]`; an error after the stream started
+//! - the completion SSE: `chat.completion.chunk`s (role first, then content and tool calls, each call whole in one
+//!   `delta.tool_calls` chunk, then the finish reason and llama.cpp's `timings`, a usage chunk when asked), then
+//!   `data: [DONE]`; an error after the stream started
 //!   goes out as a `data:` event with `error`. Dropping the response (the client went away) drops the core's
 //!   `CompletionStream`, which stops generation.
 //!
@@ -28,8 +29,8 @@ use axum::routing::post;
 use axum::{BoxError, Json, Router};
 use futures::{Stream, StreamExt};
 use jan_core::inference::{
-    ChatMessage, ChatRequest, Completion, CompletionRequest, CompletionStream, FinishReason, SamplingParams,
-    StreamItem, sampling_from,
+    ChatMessage, ChatRequest, Completion, CompletionRequest, CompletionStream, FinishReason, SamplingOptions,
+    StreamItem, ToolCall, sampling_from,
 };
 use jan_core::models::ModelFile;
 use serde::Deserialize;
@@ -273,7 +274,7 @@ struct InMessage {
 /// The request after validation, with the model's defaults applied.
 struct Prepared {
     model: String,
-    sampling: SamplingParams,
+    sampling: SamplingOptions,
     max_tokens: Option<u32>,
     stop: Vec<String>,
     stream: bool,
@@ -294,6 +295,7 @@ pub fn model_error(model: &str, e: jan_core::Error) -> ApiError {
 }
 
 /// Sampling: the model's model.json parameters (through the core's `sampling_from`), then the request's fields.
+/// What neither sets stays unset: a local model uses llama.cpp's default for it, a remote upstream its own.
 async fn prepare(state: &AppState, body: &GenerateBody) -> ApiResult<Prepared> {
     if body.model.trim().is_empty() {
         return Err(ApiError::bad_request("invalid_value", "`model` must name a model (see GET /v1/models)"));
@@ -313,28 +315,28 @@ async fn prepare(state: &AppState, body: &GenerateBody) -> ApiResult<Prepared> {
         }
     };
     if let Some(t) = range("temperature", body.temperature, 0.0, 2.0)? {
-        sampling.temperature = t;
+        sampling.temperature = Some(t);
     }
     if let Some(p) = range("top_p", body.top_p, 0.0, 1.0)? {
-        sampling.top_p = p;
+        sampling.top_p = Some(p);
     }
     if let Some(p) = range("min_p", body.min_p, 0.0, 1.0)? {
-        sampling.min_p = p;
+        sampling.min_p = Some(p);
     }
     if let Some(p) = range("presence_penalty", body.presence_penalty, -2.0, 2.0)? {
-        sampling.presence_penalty = p;
+        sampling.presence_penalty = Some(p);
     }
     if let Some(p) = range("frequency_penalty", body.frequency_penalty, -2.0, 2.0)? {
-        sampling.frequency_penalty = p;
+        sampling.frequency_penalty = Some(p);
     }
     if let Some(p) = range("repeat_penalty", body.repeat_penalty, 0.0, 10.0)? {
-        sampling.repeat_penalty = p;
+        sampling.repeat_penalty = Some(p);
     }
     if let Some(k) = body.top_k {
-        sampling.top_k = usize::try_from(k.max(0)).unwrap_or(0);
+        sampling.top_k = Some(usize::try_from(k.max(0)).unwrap_or(0));
     }
     if let Some(n) = body.repeat_last_n {
-        sampling.repeat_last_n = usize::try_from(n.max(0)).unwrap_or(0);
+        sampling.repeat_last_n = Some(usize::try_from(n.max(0)).unwrap_or(0));
     }
     if let Some(seed) = body.seed {
         sampling.seed = Some(seed as u64);
@@ -540,8 +542,16 @@ impl Meta {
 pub fn finish_reason(reason: FinishReason) -> &'static str {
     match reason {
         FinishReason::Length => "length",
+        FinishReason::ToolCalls => "tool_calls",
         FinishReason::Stop | FinishReason::Cancelled => "stop",
     }
+}
+
+/// One call in a streamed `delta.tool_calls`: OpenAI's shape with the call's position. Each call goes out whole
+/// in one chunk (OpenAI's clients accumulate by `index`, which works for one fragment as for many).
+fn tool_call_delta(index: usize, call: &ToolCall) -> Value {
+    json!({"index": index, "id": call.id, "type": call.kind,
+           "function": {"name": call.function.name, "arguments": call.function.arguments}})
 }
 
 async fn respond(state: &AppState, stream: CompletionStream, prepared: Prepared, kind: Kind) -> Response {
@@ -558,8 +568,18 @@ async fn respond(state: &AppState, stream: CompletionStream, prepared: Prepared,
     };
     state.metrics.record_completion(&done.timings);
     let choice = match kind {
-        Kind::Chat => json!({"index": 0, "message": {"role": "assistant", "content": done.text},
-                             "logprobs": null, "finish_reason": finish_reason(done.finish_reason)}),
+        Kind::Chat => {
+            // OpenAI's shape for a turn that only called tools: `content: null` next to `tool_calls`.
+            let mut message = json!({"role": "assistant", "content": done.text});
+            if !done.tool_calls.is_empty() {
+                if done.text.is_empty() {
+                    message["content"] = Value::Null;
+                }
+                message["tool_calls"] = json!(done.tool_calls);
+            }
+            json!({"index": 0, "message": message, "logprobs": null,
+                   "finish_reason": finish_reason(done.finish_reason)})
+        }
         Kind::Text => json!({"index": 0, "text": done.text, "logprobs": null,
                              "finish_reason": finish_reason(done.finish_reason)}),
     };
@@ -600,6 +620,8 @@ enum Phase {
 struct SseState {
     stream: CompletionStream,
     phase: Phase,
+    /// Tool calls sent so far (the next one's `index`).
+    tool_calls: usize,
     meta: Meta,
     include_usage: bool,
     metrics: Arc<Metrics>,
@@ -613,7 +635,7 @@ fn completion_sse(
     include_usage: bool,
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static {
-    let state = SseState { stream, phase: Phase::Start, meta, include_usage, metrics };
+    let state = SseState { stream, phase: Phase::Start, tool_calls: 0, meta, include_usage, metrics };
     futures::stream::unfold(Some(state), |state| async move {
         let mut s = state?;
         if let Phase::Start = s.phase {
@@ -634,6 +656,16 @@ fn completion_sse(
                 };
                 let event = json_event(&s.meta.chunk(json!([choice])));
                 Some((vec![event], Some(s)))
+            }
+            Some(StreamItem::ToolCall(call)) => {
+                // Only chats offer tools; a text completion has no place for calls.
+                if s.meta.kind != Kind::Chat {
+                    return Some((vec![], Some(s)));
+                }
+                let delta = json!({"tool_calls": [tool_call_delta(s.tool_calls, &call)]});
+                s.tool_calls += 1;
+                let choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": null});
+                Some((vec![json_event(&s.meta.chunk(json!([choice])))], Some(s)))
             }
             Some(StreamItem::Done(done)) => Some((finish_events(&s, &done), None)),
             Some(StreamItem::Error(e)) => Some((vec![error_event(e)], None)),

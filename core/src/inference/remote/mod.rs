@@ -18,9 +18,13 @@
 //! models on `temperature` or `max_tokens`) is asked again without it (`max_tokens` becomes
 //! `max_completion_tokens`), and the engine remembers that for the model. Tools and messages are never dropped.
 //!
-//! Not carried yet: tool calls and reasoning text the upstream streams back. [`crate::inference::Completion`]
-//! and [`StreamItem`] hold text only; a turn that ends in tool calls ends with `finish_reason: stop` and the
-//! text (often none) that came with them.
+//! Only the sampling parameters the request set are sent ([`crate::inference::SamplingOptions`]); the upstream's
+//! own defaults apply to the rest.
+//!
+//! Tool calls: streamed `delta.tool_calls` fragments are put together by their `index` (an upstream that leaves
+//! the index out starts a new call with each new `id`), a non-streamed `message.tool_calls` is taken whole, and
+//! the older `function_call` is call 0. The calls go out as [`StreamItem::ToolCall`] items when the answer ends,
+//! before `Done`, whose finish reason is then `tool_calls`. Not carried yet: reasoning text.
 
 mod errors;
 mod sse;
@@ -39,9 +43,9 @@ use url::Url;
 
 use self::errors::{Redactor, Refusal};
 use self::sse::{SseDecoder, SseEvent};
-use self::wire::{Body, UpstreamTimings};
+use self::wire::{Body, CallFragment, UpstreamTimings};
 use super::stream::CompletionSender;
-use super::types::{ChatRequest, Completion, CompletionRequest, FinishReason, StreamItem, Timings, Usage};
+use super::types::{ChatRequest, Completion, CompletionRequest, FinishReason, StreamItem, Timings, ToolCall, Usage};
 use crate::error::{Error, Result};
 
 /// The most an error body or a non-streamed answer is read into memory.
@@ -215,7 +219,15 @@ impl RemoteEngine {
             ended = self.answer(model, path, &mut body, &out, &mut answer) => ended,
         };
         let item = match ended {
-            Ok(reason) => StreamItem::Done(answer.into_completion(reason)),
+            Ok(reason) => {
+                let completion = answer.into_completion(reason);
+                if reason != FinishReason::Cancelled {
+                    for call in &completion.tool_calls {
+                        let _ = out.send(StreamItem::ToolCall(call.clone())).await;
+                    }
+                }
+                StreamItem::Done(completion)
+            }
             Err(e) => {
                 tracing::debug!(host = %self.host, model, error = %e, "remote completion failed");
                 StreamItem::Error(e)
@@ -255,7 +267,7 @@ impl RemoteEngine {
             }
             return match answer.finish_reason {
                 Some(reason) => Ok(reason),
-                None if !answer.text.is_empty() => Ok(FinishReason::Stop),
+                None if !answer.text.is_empty() || !answer.calls.is_empty() => Ok(FinishReason::Stop),
                 None => Err(Error::Upstream { status: None, message: "the answer is not in OpenAI's format".into() }),
             };
         }
@@ -415,8 +427,18 @@ struct Answer {
     finish_reason: Option<FinishReason>,
     usage: Option<(Usage, u32)>,
     upstream_timings: Option<UpstreamTimings>,
-    tool_calls: bool,
+    /// Tool calls so far, in the order they started.
+    calls: Vec<PartialCall>,
     skipped: usize,
+}
+
+/// A tool call being put together from fragments.
+#[derive(Debug)]
+struct PartialCall {
+    index: Option<usize>,
+    id: Option<String>,
+    name: String,
+    arguments: String,
 }
 
 impl Answer {
@@ -428,7 +450,7 @@ impl Answer {
             finish_reason: None,
             usage: None,
             upstream_timings: None,
-            tool_calls: false,
+            calls: Vec::new(),
             skipped: 0,
         }
     }
@@ -462,7 +484,9 @@ impl Answer {
             self.upstream_timings = Some(timings);
         }
         let Some(choice) = wire::first_choice(&chunk) else { return Ok(Flow::More) };
-        self.tool_calls |= wire::has_tool_calls(choice);
+        for fragment in wire::tool_call_fragments(choice) {
+            self.add_call_fragment(fragment);
+        }
         if let Some(reason) = wire::finish_reason(choice) {
             self.finish_reason = Some(reason);
         }
@@ -476,11 +500,48 @@ impl Answer {
         Ok(Flow::More)
     }
 
+    /// Adds a fragment to its call: the one with its `index`; without an index, a new call when it brings a new
+    /// `id`, else the last call.
+    fn add_call_fragment(&mut self, f: CallFragment) {
+        let found = match (f.index, &f.id) {
+            (Some(index), _) => self.calls.iter().position(|c| c.index == Some(index)),
+            (None, Some(id)) => self.calls.iter().position(|c| c.id.as_ref() == Some(id)),
+            (None, None) => self.calls.len().checked_sub(1),
+        };
+        let i = found.unwrap_or_else(|| {
+            self.calls.push(PartialCall { index: f.index, id: None, name: String::new(), arguments: String::new() });
+            self.calls.len() - 1
+        });
+        let call = &mut self.calls[i];
+        if call.id.is_none() {
+            call.id = f.id;
+        }
+        if let Some(name) = f.name {
+            // Names come whole in one fragment; some servers repeat them in every fragment.
+            if !call.name.ends_with(&name) {
+                call.name.push_str(&name);
+            }
+        }
+        if let Some(arguments) = f.arguments {
+            call.arguments.push_str(&arguments);
+        }
+    }
+
     fn into_completion(self, reason: FinishReason) -> Completion {
         let end = Instant::now();
-        if self.tool_calls {
-            tracing::debug!("the upstream answered with tool calls, which completions do not carry yet");
-        }
+        let mut calls: Vec<&PartialCall> = self.calls.iter().collect();
+        calls.sort_by_key(|c| c.index);
+        let tool_calls: Vec<ToolCall> = calls
+            .into_iter()
+            .filter(|c| {
+                let named = !c.name.trim().is_empty();
+                if !named {
+                    tracing::debug!("the upstream sent a tool call without a name; it is left out");
+                }
+                named
+            })
+            .map(|c| ToolCall::function(c.id.clone(), c.name.clone(), c.arguments.clone()))
+            .collect();
         if self.skipped > 0 {
             tracing::debug!(skipped = self.skipped, "the upstream sent events that are not JSON");
         }
@@ -511,7 +572,8 @@ impl Answer {
             timings.predicted_ms = t.predicted_ms.unwrap_or(timings.predicted_ms);
             timings.predicted_per_second = t.predicted_per_second.unwrap_or(timings.predicted_per_second);
         }
-        Completion { text: self.text, finish_reason: reason, usage, timings }
+        let finish_reason = reason.with_tool_calls(!tool_calls.is_empty());
+        Completion { text: self.text, tool_calls, finish_reason, usage, timings }
     }
 }
 

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::inference::types::{ChatMessage, ChatRequest, CompletionRequest, FinishReason, SamplingParams, Usage};
+use crate::inference::types::{ChatMessage, ChatRequest, CompletionRequest, FinishReason, SamplingOptions, Usage};
 
 /// A request body: the model, the chat or prompt input, and the parameters.
 #[derive(Debug, Serialize)]
@@ -89,21 +89,21 @@ pub(super) const DROPPABLE: [&str; 9] = [
 ];
 
 impl<'a> Params<'a> {
-    /// OpenAI's parameters from ours. Sent: `temperature` always; `top_p` below 1; penalties when not 0; `seed`,
-    /// `max_tokens` when set; `stop` when not empty. Not sent (no OpenAI equivalent): `top_k`, `min_p`,
-    /// `repeat_penalty`, `repeat_last_n`.
-    fn new(s: &SamplingParams, max_tokens: Option<u32>, stop: &'a [String]) -> Self {
+    /// OpenAI's parameters from ours: only what the request set (`temperature`, `top_p`, `seed`, the penalties,
+    /// `max_tokens`; `stop` when not empty), so the upstream's own defaults apply to the rest. Never sent (no
+    /// OpenAI equivalent, and OpenAI refuses them): `top_k`, `min_p`, `repeat_penalty`, `repeat_last_n`.
+    fn new(s: &SamplingOptions, max_tokens: Option<u32>, stop: &'a [String]) -> Self {
         Params {
             stream: true,
             stream_options: Some(StreamOptions { include_usage: true }),
-            temperature: Some(s.temperature),
-            top_p: (s.top_p < 1.0).then_some(s.top_p),
+            temperature: s.temperature,
+            top_p: s.top_p,
             max_tokens,
             max_completion_tokens: None,
             stop: (!stop.is_empty()).then_some(stop),
             seed: s.seed,
-            presence_penalty: (s.presence_penalty != 0.0).then_some(s.presence_penalty),
-            frequency_penalty: (s.frequency_penalty != 0.0).then_some(s.frequency_penalty),
+            presence_penalty: s.presence_penalty,
+            frequency_penalty: s.frequency_penalty,
         }
     }
 
@@ -184,18 +184,61 @@ pub(super) fn choice_text(choice: &Value) -> Option<String> {
     }
 }
 
-/// Whether a choice carries tool calls (which [`crate::inference::Completion`] has no field for yet).
-pub(super) fn has_tool_calls(choice: &Value) -> bool {
-    ["/delta/tool_calls", "/message/tool_calls", "/delta/function_call"]
-        .iter()
-        .any(|p| choice.pointer(p).is_some_and(|v| !v.is_null()))
+/// A piece of a tool call: a streamed fragment (`delta.tool_calls[]`: the first has the id and name, the rest
+/// pieces of the arguments) or a whole call (`message.tool_calls[]`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct CallFragment {
+    /// Which call it belongs to; `None` when the upstream leaves it out.
+    pub index: Option<usize>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub arguments: Option<String>,
 }
 
-/// OpenAI's `finish_reason` as ours. `length` (and the names other servers use for it) is `Length`; `stop`,
-/// `tool_calls`, `function_call`, `content_filter` and anything unknown end the turn normally: `Stop`.
+/// A choice's tool-call pieces: `delta.tool_calls` (streamed), `message.tool_calls` (not streamed; each entry a
+/// whole call, numbered by position), or the older single `function_call`. Entries of another type than
+/// `function` are skipped.
+pub(super) fn tool_call_fragments(choice: &Value) -> Vec<CallFragment> {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let fragment = |entry: &Value, position: Option<usize>| -> Option<CallFragment> {
+        let kind = entry.get("type").and_then(Value::as_str).unwrap_or("function");
+        if kind != "function" {
+            return None;
+        }
+        let function = entry.get("function").unwrap_or(entry);
+        let index = entry.get("index").and_then(Value::as_u64).and_then(|i| usize::try_from(i).ok()).or(position);
+        Some(CallFragment {
+            index,
+            id: entry.get("id").and_then(Value::as_str).filter(|i| !i.is_empty()).map(str::to_owned),
+            name: function.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_owned),
+            arguments: text(function.get("arguments")),
+        })
+    };
+    if let Some(list) = choice.pointer("/delta/tool_calls").and_then(Value::as_array) {
+        return list.iter().filter_map(|e| fragment(e, None)).collect();
+    }
+    if let Some(list) = choice.pointer("/message/tool_calls").and_then(Value::as_array) {
+        return list.iter().enumerate().filter_map(|(i, e)| fragment(e, Some(i))).collect();
+    }
+    let legacy = choice.pointer("/delta/function_call").or_else(|| choice.pointer("/message/function_call"));
+    legacy
+        .filter(|f| f.is_object())
+        .and_then(|f| fragment(&serde_json::json!({"function": f}), Some(0)))
+        .into_iter()
+        .collect()
+}
+
+/// OpenAI's `finish_reason` as ours. `length` (and the names other servers use for it) is `Length`;
+/// `tool_calls` and `function_call` are `ToolCalls`; `stop`, `content_filter` and anything unknown end the turn
+/// normally: `Stop`. (Whether calls were really made decides in the end: see [`FinishReason::with_tool_calls`].)
 pub(super) fn finish_reason(choice: &Value) -> Option<FinishReason> {
     match choice.get("finish_reason")?.as_str()? {
         "length" | "max_tokens" | "model_length" => Some(FinishReason::Length),
+        "tool_calls" | "function_call" => Some(FinishReason::ToolCalls),
         "content_filter" => {
             tracing::warn!("the upstream's content filter ended the answer");
             Some(FinishReason::Stop)
@@ -252,11 +295,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn floats_serialize_short_and_defaults_are_left_out() {
+    fn floats_serialize_short_and_unset_or_unknown_parameters_are_left_out() {
         let r = ChatRequest {
             model: "m".into(),
             messages: vec![ChatMessage::new("user", "hi")],
-            sampling: SamplingParams { top_p: 1.0, ..Default::default() },
+            sampling: SamplingOptions {
+                temperature: Some(0.8),
+                top_k: Some(40),
+                min_p: Some(0.05),
+                ..Default::default()
+            },
             max_tokens: None,
             stop: vec![],
             tools: None,
@@ -269,11 +317,41 @@ mod tests {
     }
 
     #[test]
+    fn tool_call_pieces() {
+        let streamed = json!({"index": 0, "delta": {"tool_calls": [
+            {"index": 1, "id": "call_a", "type": "function", "function": {"name": "f", "arguments": ""}},
+            {"index": 1, "function": {"arguments": "{\"x\""}},
+            {"type": "code_interpreter", "code_interpreter": {}},
+        ]}});
+        let pieces = tool_call_fragments(&streamed);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(
+            pieces[0],
+            CallFragment {
+                index: Some(1),
+                id: Some("call_a".into()),
+                name: Some("f".into()),
+                arguments: Some(String::new())
+            }
+        );
+        assert_eq!(pieces[1].arguments.as_deref(), Some("{\"x\""));
+        let whole = json!({"message": {"tool_calls": [
+            {"id": "a", "function": {"name": "f", "arguments": {"x": 1}}}, {"id": "b", "function": {"name": "g"}},
+        ]}});
+        let pieces = tool_call_fragments(&whole);
+        assert_eq!(pieces.iter().map(|p| p.index).collect::<Vec<_>>(), [Some(0), Some(1)]);
+        assert_eq!(pieces[0].arguments.as_deref(), Some("{\"x\":1}"));
+        let legacy = json!({"delta": {"function_call": {"name": "f", "arguments": "{}"}}});
+        assert_eq!(tool_call_fragments(&legacy)[0].name.as_deref(), Some("f"));
+        assert!(tool_call_fragments(&json!({"delta": {"content": "x", "tool_calls": null}})).is_empty());
+    }
+
+    #[test]
     fn dropping_max_tokens_moves_it() {
         let r = CompletionRequest {
             model: "m".into(),
             prompt: "p".into(),
-            sampling: SamplingParams::default(),
+            sampling: SamplingOptions::default(),
             max_tokens: Some(5),
             stop: vec![],
         };
