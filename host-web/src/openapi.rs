@@ -288,8 +288,11 @@ fn schemas() -> Value {
         "content": content_parts, "tool_calls": {"type": "array", "items": {}}, "tool_call_id": string, "name": string,
     }), &["role"])});
     chat_request["properties"]["tools"] = json!({"type": "array", "items": any_object});
-    chat_request["description"] =
-        json!("Fields left out take the model's model.json parameters, then llama.cpp's defaults.");
+    chat_request["description"] = json!(
+        "Fields left out take the model's model.json parameters; what neither sets keeps llama.cpp's default on a \
+         local model, and is not sent to a remote model's upstream (its own default applies). With `tools`, the \
+         reply's tool calls come back in `message.tool_calls` / `delta.tool_calls`, finish reason `tool_calls`."
+    );
     let mut completion_request = object(sampling, &["model", "prompt"]);
     completion_request["properties"]["prompt"] =
         json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 1}]});
@@ -300,15 +303,23 @@ fn schemas() -> Value {
         "queued_ms": number}),
         &[],
     );
-    let finish = json!({"type": "string", "enum": ["stop", "length"], "nullable": true});
+    let finish = json!({"type": "string", "enum": ["stop", "length", "tool_calls"], "nullable": true});
+    let function = object(json!({"name": string, "arguments": {"type": "string", "description": "JSON text"}}), &[]);
+    let tool_call = json!({"id": string, "type": {"type": "string", "enum": ["function"]}, "function": function});
+    let mut tool_call_delta = tool_call.clone();
+    tool_call_delta["index"] = int.clone();
     let completion_head = json!({"id": string, "object": string, "created": int, "model": string,
         "usage": {"$ref": "#/components/schemas/Usage"}, "timings": {"$ref": "#/components/schemas/Timings"}});
     let mut chat_completion = object(completion_head.clone(), &["id", "object", "created", "model", "choices"]);
     chat_completion["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
-        "message": object(json!({"role": string, "content": string}), &[]), "finish_reason": finish}), &[])});
+        "message": object(json!({"role": string, "content": {"type": "string", "nullable": true},
+            "tool_calls": {"type": "array", "items": object(tool_call, &[])}}), &[]),
+        "finish_reason": finish}), &[])});
     let mut chunk = object(completion_head.clone(), &["id", "object", "created", "model", "choices"]);
     chunk["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
-        "delta": object(json!({"role": string, "content": string}), &[]), "finish_reason": finish}), &[])});
+        "delta": object(json!({"role": string, "content": string,
+            "tool_calls": {"type": "array", "items": object(tool_call_delta, &[])}}), &[]),
+        "finish_reason": finish}), &[])});
     let mut text_completion = object(completion_head, &["id", "object", "created", "model", "choices"]);
     text_completion["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
         "text": string, "finish_reason": finish}), &[])});

@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+/// The core tests' fake OpenAI-compatible upstream.
+#[path = "../../../core/tests/it/common/fake_openai.rs"]
+mod fake_openai;
 /// The core tests' small HTTP server, here a Hugging Face mirror.
 #[path = "../../../core/tests/it/common/http_server.rs"]
 #[allow(dead_code)]
@@ -15,3 +18,4 @@ mod bad_input;
 mod openai_python;
 mod openapi_routes;
 mod server_process;
+mod tool_calls;
