@@ -3,9 +3,11 @@
 //! peak memory. `ci/bench.sh` runs it beside llama.cpp's `llama-bench` and prints the ratios.
 //!
 //! ```text
-//! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- MODEL.gguf [--reps N] [--json]
+//! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- MODEL.gguf [--reps N] [--json] [--decode]
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --kernels [--reps N]
 //! ```
+//!
+//! `--decode` skips prompt processing (for profiling decode alone).
 //!
 //! `JAN_CPU_KERNELS=candle` runs the model on candle's CPU kernels instead of the core's own (the default).
 //!
@@ -24,7 +26,8 @@ use jan_core::inference::sampling::argmax;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let first = args.next().context("usage: bench MODEL.gguf [--reps N] [--json] | bench --kernels [--reps N]")?;
+    let first =
+        args.next().context("usage: bench MODEL.gguf [--reps N] [--json] [--decode] | bench --kernels [--reps N]")?;
     if first == "--kernels" {
         let reps = match (args.next().as_deref(), args.next()) {
             (Some("--reps"), Some(n)) => n.parse()?,
@@ -35,10 +38,12 @@ fn main() -> anyhow::Result<()> {
     let path = PathBuf::from(first);
     let mut reps = 3;
     let mut json = false;
+    let mut decode_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = args.next().context("--reps N")?.parse()?,
             "--json" => json = true,
+            "--decode" => decode_only = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -58,6 +63,10 @@ fn main() -> anyhow::Result<()> {
     };
     let mut pp = Vec::new();
     for n in [128usize, 512] {
+        if decode_only {
+            pp.push((n, f64::NAN));
+            continue;
+        }
         let mut rates = Vec::new();
         for r in 0..reps {
             let mut cache = model.new_cache(n + 8)?;
@@ -101,8 +110,10 @@ fn main() -> anyhow::Result<()> {
     } else {
         println!("model      {}", path.display());
         println!("load       {load_s:.2} s");
-        println!("pp128      {:.1} tokens/s", pp[0].1);
-        println!("pp512      {:.1} tokens/s", pp[1].1);
+        if !decode_only {
+            println!("pp128      {:.1} tokens/s", pp[0].1);
+            println!("pp512      {:.1} tokens/s", pp[1].1);
+        }
         println!("tg128      {tg:.1} tokens/s");
         println!("ttft(128)  {ttft:.0} ms");
         if let Some(mb) = peak_mb {

@@ -28,6 +28,7 @@ mod geglu;
 mod layout;
 mod micro;
 mod op;
+pub mod vec;
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -326,6 +327,20 @@ impl QuantMatrix {
             let nb = kc.min(self.blocks - c0);
             for g in range.clone() {
                 let packed = &self.group(g)[c0 * pb..(c0 + nb) * pb];
+                #[cfg(target_arch = "x86_64")]
+                if m == 1 && isa == Isa::Avx2 && matches!(ty, WeightType::Q4_0 | WeightType::Q5_0) {
+                    let r0 = g * ROWS;
+                    let valid = ROWS.min(n - r0);
+                    let mut acc = [0f32; ROWS];
+                    // SAFETY (both blocks): as below; `out` has `n` elements here.
+                    if c0 > 0 {
+                        unsafe { std::ptr::copy_nonoverlapping(out.0.add(r0), acc.as_mut_ptr(), valid) };
+                    }
+                    // SAFETY: `Isa::Avx2` is only used where `available()` said so.
+                    unsafe { avx2::direct32(ty, packed, nb, acts, 0, c0, &mut acc) };
+                    unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), out.0.add(r0), valid) };
+                    continue;
+                }
                 let panel: &[u8] = if ty == WeightType::Q8_0 {
                     packed
                 } else {

@@ -4,6 +4,7 @@
 //! post-norms, GELU or SiLU, sliding windows, soft-capping) read from the GGUF by [`ModelConfig`]. The code
 //! follows llama.cpp's graphs, which are the reference the tests compare against.
 
+mod attention;
 mod config;
 mod kv_cache;
 mod repack;
@@ -226,6 +227,16 @@ impl Model {
 
     /// Runs `tokens` at positions `cache.len()..` and returns the logits of the last one (`[n_vocab]`, f32).
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        // On the CPU the whole pass runs on one of rayon's workers: a parallel operation started from any other
+        // thread is handed to the pool while its caller sleeps, two thread wake-ups per operation, which cost
+        // more than the small matrix products of a decoding step (gemma 3 270M decoded 1.2x faster this way).
+        if self.device.is_cpu() && rayon::current_thread_index().is_none() {
+            return rayon::scope(|_| self.forward_here(tokens, cache));
+        }
+        self.forward_here(tokens, cache)
+    }
+
+    fn forward_here(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let c = &self.config;
         let pos = cache.len();
         let seq = tokens.len();
@@ -279,6 +290,9 @@ impl Model {
     fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
         let c = &self.config;
         let seq = h.dim(0).map_err(engine_err)?;
+        if seq == 1 && c.head_dim % 8 == 0 && cache.host_layer(il).is_some() {
+            return self.decode_attention(il, l, h, pos, cache);
+        }
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
         // [seq, heads * hd] -> [1, heads, seq, hd]
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
@@ -342,6 +356,32 @@ impl Model {
         l.wo.forward(&out)
     }
 
+    /// [`Model::attention`] of one token whose cache is in host memory (see `attention`).
+    fn decode_attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+        let values = |t: Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(engine_err);
+        let mut q = values(l.wq.forward(h)?)?;
+        let mut k = values(l.wk.forward(h)?)?;
+        let v = values(l.wv.forward(h)?)?;
+        let q_norm = l.q_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
+        let k_norm = l.k_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
+        let c = &self.config;
+        if q.len() != c.n_head * c.head_dim || k.len() != c.n_head_kv * c.head_dim || v.len() != k.len() {
+            return Err(Error::Engine(format!("projections of {}, {} and {} values", q.len(), k.len(), v.len())));
+        }
+        let step = attention::Step {
+            config: c,
+            layer: il,
+            pos,
+            q_norm: q_norm.as_deref(),
+            k_norm: k_norm.as_deref(),
+            freq_factors: self.rope_freq_factors.as_deref(),
+        };
+        let layer = cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
+        let out = attention::decode(&step, &mut q, &mut k, &v, layer);
+        let out = Tensor::from_vec(out, (1, c.n_head * c.head_dim), &self.device).map_err(engine_err)?;
+        l.wo.forward(&out)
+    }
+
     /// Additive mask `[seq, kv_len]`: query `i` (position `pos + i`) sees key position `from + j` when it is not
     /// in the future and, in a local layer, less than `window` positions back (llama.cpp's rule).
     fn mask(&self, pos: usize, seq: usize, from: usize, kv_len: usize, window: Option<usize>) -> Result<Tensor> {
@@ -401,14 +441,16 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
     if w.len() != n {
         return Err(Error::Engine(format!("norm weight has {} elements for rows of {n}", w.len())));
     }
-    let mut out = Vec::with_capacity(xs.len());
-    for row in xs.chunks_exact(n) {
-        let sum: f64 = row.iter().map(|&v| f64::from(v * v)).sum();
-        let mean = (sum / n as f64) as f32;
-        let scale = 1.0 / (mean + eps).sqrt();
-        out.extend(row.iter().zip(&w).map(|(&v, &w)| (v * scale) * w));
-    }
+    let out: Vec<f32> = xs.chunks_exact(n).flat_map(|row| rms_norm_row(row, &w, eps)).collect();
     Tensor::from_vec(out, dims, x.device()).map_err(engine_err)
+}
+
+/// One row of [`rms_norm`] on the CPU.
+fn rms_norm_row(row: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let sum: f64 = row.iter().map(|&v| f64::from(v * v)).sum();
+    let mean = (sum / row.len() as f64) as f32;
+    let scale = 1.0 / (mean + eps).sqrt();
+    row.iter().zip(w).map(|(&v, &w)| (v * scale) * w).collect()
 }
 
 #[cfg(test)]
