@@ -151,6 +151,16 @@ struct Active {
     first_token: Option<Instant>,
 }
 
+/// What a slot's step came to.
+enum Step {
+    /// More to do (a prompt chunk ran).
+    Continue,
+    /// The request is over.
+    Finished(FinishReason),
+    /// A token was emitted; it runs in the next decoding pass.
+    Run(u32),
+}
+
 struct Engine {
     parts: EngineParts,
     slots: Vec<Slot>,
@@ -180,10 +190,17 @@ impl Engine {
                 self.stats.queued.fetch_sub(1, Ordering::SeqCst);
                 self.admit(job);
             }
+            // Prompt chunks run slot by slot; the slots that decode run their next tokens in one pass.
+            let mut decoding = Vec::new();
             for i in 0..self.slots.len() {
-                if self.slots[i].job.is_some() {
-                    self.step(i);
+                if self.slots[i].job.is_some()
+                    && let Some(token) = self.step(i)
+                {
+                    decoding.push((i, token));
                 }
+            }
+            if !decoding.is_empty() {
+                self.decode(&decoding);
             }
         }
     }
@@ -272,38 +289,74 @@ impl Engine {
         })
     }
 
-    /// One unit of work for slot `i`: a prompt chunk, or one generated token.
-    fn step(&mut self, i: usize) {
-        let outcome = self.try_step(i);
-        let slot = &mut self.slots[i];
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(reason)) => {
-                if let Some(active) = slot.job.take() {
+    /// One unit of work for slot `i`: a prompt chunk, or one generated token. Returns the token to run next
+    /// when the slot decodes (see [`Engine::decode`]).
+    fn step(&mut self, i: usize) -> Option<u32> {
+        match self.try_step(i) {
+            Ok(Step::Continue) => None,
+            Ok(Step::Run(token)) => Some(token),
+            Ok(Step::Finished(reason)) => {
+                if let Some(active) = self.slots[i].job.take() {
                     self.stats.active.fetch_sub(1, Ordering::SeqCst);
                     finish(active, reason);
                 }
+                None
             }
             Err(e) => {
-                // The cache may hold a half-written step: start the slot over.
-                slot.cache.truncate(0);
-                if let Some(active) = slot.job.take() {
-                    self.stats.active.fetch_sub(1, Ordering::SeqCst);
-                    active.job.out.blocking_send(StreamItem::Error(e));
+                self.fail(i, e);
+                None
+            }
+        }
+    }
+
+    /// Ends slot `i`'s request with `e`. The cache may hold a half-written step: the slot starts over.
+    fn fail(&mut self, i: usize, e: Error) {
+        let slot = &mut self.slots[i];
+        slot.cache.truncate(0);
+        if let Some(active) = slot.job.take() {
+            self.stats.active.fetch_sub(1, Ordering::SeqCst);
+            active.job.out.blocking_send(StreamItem::Error(e));
+        }
+    }
+
+    /// Runs the next token of each decoding slot (`(slot, token)`, slots in increasing order) in one forward
+    /// pass: the weights are read once for all of them. Each gets the logits it would get alone (on the CPU,
+    /// bit for bit), so a seeded request repeats exactly whoever else is decoding.
+    fn decode(&mut self, batch: &[(usize, u32)]) {
+        let tokens: Vec<u32> = batch.iter().map(|&(_, t)| t).collect();
+        let mut caches: Vec<&mut KvCache> = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| batch.iter().any(|&(b, _)| b == *i))
+            .map(|(_, s)| &mut s.cache)
+            .collect();
+        match self.parts.model.forward_batch(&tokens, &mut caches) {
+            Ok(logits) => {
+                for (&(i, _), logits) in batch.iter().zip(logits) {
+                    if let Some(a) = self.slots[i].job.as_mut() {
+                        a.logits = Some(logits);
+                    }
+                }
+            }
+            Err(e) => {
+                // Every sequence of the pass is affected; each request gets the message.
+                let message = e.to_string();
+                for &(i, _) in batch {
+                    self.fail(i, Error::Engine(message.clone()));
                 }
             }
         }
     }
 
-    /// `Ok(Some(reason))` when the request is finished.
-    fn try_step(&mut self, i: usize) -> Result<Option<FinishReason>> {
+    fn try_step(&mut self, i: usize) -> Result<Step> {
         let model = &self.parts.model;
         let tokenizer = &self.parts.tokenizer;
         let stats = &self.stats;
         let slot = &mut self.slots[i];
-        let Some(a) = slot.job.as_mut() else { return Ok(None) };
+        let Some(a) = slot.job.as_mut() else { return Ok(Step::Continue) };
         if a.job.out.is_cancelled() {
-            return Ok(Some(FinishReason::Cancelled));
+            return Ok(Step::Finished(FinishReason::Cancelled));
         }
         if a.processed < a.tokens.len() {
             // The last prompt token always runs alone, as a decode step does: its logits then do not depend on
@@ -317,14 +370,14 @@ impl Engine {
                 a.logits = Some(logits.to_vec1::<f32>().map_err(super::model::engine_err)?);
                 a.prompt_done = Some(Instant::now());
             }
-            return Ok(None);
+            return Ok(Step::Continue);
         }
         let Some(mut logits) = a.logits.take() else {
             return Err(Error::Engine("no logits to sample from".into()));
         };
         if slot.cache.len() >= slot.cache.capacity() {
             // No room to keep another token: prompt plus completion never exceed the context.
-            return Ok(Some(FinishReason::Length));
+            return Ok(Step::Finished(FinishReason::Length));
         }
         let token = a.sampler.sample(&mut logits);
         a.sampler.accept(token);
@@ -332,24 +385,22 @@ impl Engine {
             a.first_token = Some(Instant::now());
         }
         if tokenizer.is_end_of_generation(token) {
-            return Ok(Some(FinishReason::Stop));
+            return Ok(Step::Finished(FinishReason::Stop));
         }
         a.generated += 1;
         stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
         let check = a.generation.push(tokenizer.token_piece(token, false));
         if !check.emit.is_empty() && !a.emit(check.emit) {
-            return Ok(Some(FinishReason::Cancelled));
+            return Ok(Step::Finished(FinishReason::Cancelled));
         }
         if check.stopped {
-            return Ok(Some(FinishReason::Stop));
+            return Ok(Step::Finished(FinishReason::Stop));
         }
         if a.job.max_tokens.is_some_and(|m| a.generated >= m) || slot.cache.len() + 1 >= slot.cache.capacity() {
             // The token just emitted fills the context (it is never run, so it needs no cache room).
-            return Ok(Some(FinishReason::Length));
+            return Ok(Step::Finished(FinishReason::Length));
         }
-        let logits = model.forward(&[token], &mut slot.cache)?;
-        a.logits = Some(logits.to_vec1::<f32>().map_err(super::model::engine_err)?);
-        Ok(None)
+        Ok(Step::Run(token))
     }
 }
 

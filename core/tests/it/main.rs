@@ -6,6 +6,7 @@
 mod common;
 
 mod assistants;
+mod batched_decode;
 mod chat_template;
 mod downloads;
 mod greedy_llama_cpp;

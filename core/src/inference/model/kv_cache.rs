@@ -77,6 +77,11 @@ impl KvCache {
         self.tokens.truncate(self.len);
     }
 
+    /// Whether the cache is in host memory (the CPU's).
+    pub(crate) fn is_host(&self) -> bool {
+        self.layers.iter().all(|l| matches!(l, LayerCache::Host { .. }))
+    }
+
     /// Layer `il`'s memory where the cache is on the host.
     pub(crate) fn host_layer(&mut self, il: usize) -> Option<HostLayer<'_>> {
         match &mut self.layers[il] {

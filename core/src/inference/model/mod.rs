@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
 
 pub use config::{Arch, ModelConfig, RopeStyle};
 pub use kv_cache::KvCache;
@@ -26,6 +27,12 @@ use weights::{Embeddings, Linear};
 
 use crate::error::{Error, IoContext, Result};
 use crate::inference::cpu_kernels::{QuantLinear, QuantMatrix};
+
+/// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several.
+enum Pass<'a, 'c> {
+    One { pos: usize, cache: &'a mut KvCache },
+    Decode(&'a mut [&'c mut KvCache]),
+}
 
 /// Wraps a candle error as the core's engine error.
 pub(crate) fn engine_err(e: candle_core::Error) -> Error {
@@ -237,7 +244,6 @@ impl Model {
     }
 
     fn forward_here(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let c = &self.config;
         let pos = cache.len();
         let seq = tokens.len();
         if seq == 0 {
@@ -246,29 +252,78 @@ impl Model {
         if pos + seq > cache.capacity() {
             return Err(Error::ContextLengthExceeded { prompt_tokens: pos + seq, context: cache.capacity() });
         }
+        let x = self.run(tokens, &mut Pass::One { pos, cache: &mut *cache })?;
+        // Only the last position's logits are needed.
+        let logits = self.logits(&x.narrow(0, seq - 1, 1).map_err(engine_err)?)?;
+        cache.commit(pos, tokens);
+        logits.squeeze(0).map_err(engine_err)
+    }
+
+    /// One new token for each of several sequences (`tokens[i]` continues `caches[i]`), in one pass: every
+    /// matrix product reads its weights once for all of them, which is what a decoding step is bound by. Returns
+    /// each sequence's logits, the same values as [`Model::forward`] of that token alone gives on the CPU (rows
+    /// of a product do not depend on each other). Where the batched path does not apply (a GPU, a head size
+    /// that is not a multiple of 8), the sequences run one after the other.
+    pub fn forward_batch(&self, tokens: &[u32], caches: &mut [&mut KvCache]) -> Result<Vec<Vec<f32>>> {
+        if tokens.is_empty() || tokens.len() != caches.len() {
+            return Err(Error::InvalidRequest(format!("{} tokens for {} sequences", tokens.len(), caches.len())));
+        }
+        if let Some(full) = caches.iter().find(|c| c.len() >= c.capacity()) {
+            return Err(Error::ContextLengthExceeded { prompt_tokens: full.len() + 1, context: full.capacity() });
+        }
+        let batched = self.device.is_cpu() && self.config.head_dim % 8 == 0 && caches.iter().all(|c| c.is_host());
+        if !batched {
+            return tokens
+                .iter()
+                .zip(caches.iter_mut())
+                .map(|(&t, cache)| self.forward(&[t], cache)?.to_vec1::<f32>().map_err(engine_err))
+                .collect();
+        }
+        let run = |caches: &mut [&mut KvCache]| -> Result<Vec<Vec<f32>>> {
+            let positions: Vec<usize> = caches.iter().map(|c| c.len()).collect();
+            let x = self.run(tokens, &mut Pass::Decode(&mut *caches))?;
+            let logits = self.logits(&x)?.to_vec2::<f32>().map_err(engine_err)?;
+            for ((cache, &pos), &token) in caches.iter_mut().zip(&positions).zip(tokens) {
+                cache.commit(pos, &[token]);
+            }
+            Ok(logits)
+        };
+        // On a rayon worker, as `forward` runs.
+        if rayon::current_thread_index().is_none() { rayon::scope(|_| run(caches)) } else { run(caches) }
+    }
+
+    /// The hidden states after the last layer, one row per token.
+    fn run(&self, tokens: &[u32], pass: &mut Pass<'_, '_>) -> Result<Tensor> {
+        let c = &self.config;
         let mut x = self.embeddings.lookup(tokens, &self.device)?;
         if c.scale_embeddings {
             x = (x * (c.n_embd as f64).sqrt()).map_err(engine_err)?;
         }
         for (il, layer) in self.layers.iter().enumerate() {
-            x = self.layer(il, layer, &x, pos, cache)?;
+            x = self.layer(il, layer, &x, pass)?;
         }
-        // Only the last position's logits are needed.
-        let last = x.narrow(0, seq - 1, 1).map_err(engine_err)?;
-        let last = rms_norm(&last, &self.output_norm, c.rms_eps)?;
-        let mut logits = self.output.forward(&last)?;
+        Ok(x)
+    }
+
+    /// Logits (`[rows, n_vocab]`) of hidden states `x` (`[rows, n_embd]`).
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        let x = rms_norm(x, &self.output_norm, c.rms_eps)?;
+        let mut logits = self.output.forward(&x)?;
         if let Some(cap) = c.final_softcap {
             logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
                 .map_err(engine_err)?;
         }
-        cache.commit(pos, tokens);
-        logits.squeeze(0).map_err(engine_err)
+        Ok(logits)
     }
 
-    fn layer(&self, il: usize, l: &Layer, x: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+    fn layer(&self, il: usize, l: &Layer, x: &Tensor, pass: &mut Pass<'_, '_>) -> Result<Tensor> {
         let c = &self.config;
         let h = rms_norm(x, &l.attn_norm, c.rms_eps)?;
-        let mut attn = self.attention(il, l, &h, pos, cache)?;
+        let mut attn = match pass {
+            Pass::One { pos, cache } => self.attention(il, l, &h, *pos, cache)?,
+            Pass::Decode(caches) => self.decode_attention(il, l, &h, caches)?,
+        };
         if let Some(norm) = &l.post_attn_norm {
             attn = rms_norm(&attn, norm, c.rms_eps)?;
         }
@@ -290,8 +345,8 @@ impl Model {
     fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
         let c = &self.config;
         let seq = h.dim(0).map_err(engine_err)?;
-        if seq == 1 && c.head_dim % 8 == 0 && cache.host_layer(il).is_some() {
-            return self.decode_attention(il, l, h, pos, cache);
+        if seq == 1 && c.head_dim % 8 == 0 && cache.is_host() {
+            return self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache));
         }
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
         // [seq, heads * hd] -> [1, heads, seq, hd]
@@ -356,8 +411,9 @@ impl Model {
         l.wo.forward(&out)
     }
 
-    /// [`Model::attention`] of one token whose cache is in host memory (see `attention`).
-    fn decode_attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+    /// [`Model::attention`] of one new token per sequence (row `i` of `h` continues `caches[i]`), caches in host
+    /// memory (see `attention`); the sequences' attention runs in parallel.
+    fn decode_attention(&self, il: usize, l: &Layer, h: &Tensor, caches: &mut [&mut KvCache]) -> Result<Tensor> {
         let values = |t: Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(engine_err);
         let mut q = values(l.wq.forward(h)?)?;
         let mut k = values(l.wk.forward(h)?)?;
@@ -365,20 +421,34 @@ impl Model {
         let q_norm = l.q_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
         let k_norm = l.k_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
         let c = &self.config;
-        if q.len() != c.n_head * c.head_dim || k.len() != c.n_head_kv * c.head_dim || v.len() != k.len() {
+        let (qn, kn, rows) = (c.n_head * c.head_dim, c.n_head_kv * c.head_dim, caches.len());
+        if q.len() != rows * qn || k.len() != rows * kn || v.len() != k.len() {
             return Err(Error::Engine(format!("projections of {}, {} and {} values", q.len(), k.len(), v.len())));
         }
-        let step = attention::Step {
-            config: c,
-            layer: il,
-            pos,
-            q_norm: q_norm.as_deref(),
-            k_norm: k_norm.as_deref(),
-            freq_factors: self.rope_freq_factors.as_deref(),
+        let one = |cache: &mut KvCache, q: &mut [f32], k: &mut [f32], v: &[f32]| -> Result<Vec<f32>> {
+            let step = attention::Step {
+                config: c,
+                layer: il,
+                pos: cache.len(),
+                q_norm: q_norm.as_deref(),
+                k_norm: k_norm.as_deref(),
+                freq_factors: self.rope_freq_factors.as_deref(),
+            };
+            let layer = cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
+            Ok(attention::decode(&step, q, k, v, layer))
         };
-        let layer = cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
-        let out = attention::decode(&step, &mut q, &mut k, &v, layer);
-        let out = Tensor::from_vec(out, (1, c.n_head * c.head_dim), &self.device).map_err(engine_err)?;
+        let out: Vec<Vec<f32>> = if rows == 1 {
+            vec![one(caches[0], &mut q, &mut k, &v)?]
+        } else {
+            caches
+                .par_iter_mut()
+                .zip(q.par_chunks_mut(qn))
+                .zip(k.par_chunks_mut(kn))
+                .zip(v.par_chunks(kn))
+                .map(|(((cache, q), k), v)| one(cache, q, k, v))
+                .collect::<Result<_>>()?
+        };
+        let out = Tensor::from_vec(out.concat(), (rows, qn), &self.device).map_err(engine_err)?;
         l.wo.forward(&out)
     }
 
