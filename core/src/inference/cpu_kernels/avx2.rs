@@ -610,3 +610,103 @@ pub(crate) fn direct32(
     // SAFETY: `acc` holds eight f32.
     unsafe { _mm256_storeu_ps(acc.as_mut_ptr(), accv) };
 }
+
+/// Two quads of weights (`w0`, `w1`) times the eight activation bytes at `a`, summed in i16 pairs as `tile256`
+/// sums them.
+///
+/// # Safety
+/// `a..a + 8` must be readable; AVX2 available.
+#[inline(always)]
+unsafe fn quad_pair(w0: __m256i, w1: __m256i, a: *const i8) -> __m256i {
+    // SAFETY: the caller guarantees the bytes and the target features.
+    unsafe { _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(a)), _mm256_maddubs_epi16(w1, bcast4(a.add(4)))) }
+}
+
+/// `tile256` for one activation row (`col`) of a K-quant, reading the packed blocks directly (see `direct32`);
+/// the scales and mins are widened in registers where `unpack` would store them. The same integer sums and
+/// float operations as `unpack` + `tile256`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) fn direct256(
+    ty: WeightType,
+    packed: &[u8],
+    nb: usize,
+    acts: &Acts,
+    col: usize,
+    blk0: usize,
+    acc: &mut [f32; ROWS],
+) {
+    assert!(ty.is_k());
+    let pb = ty.packed_bytes();
+    assert!(packed.len() >= nb * pb);
+    check_acts(acts, &(col..col + 1), blk0, nb, 256);
+    let nbk = acts.k / 256;
+    assert!(acts.bsums.len() >= acts.m * nbk * 16);
+    let m0f = _mm256_set1_epi8(0x0f);
+    let a = acts.q[col * acts.k..].as_ptr();
+    let bs = acts.bsums[col * nbk * 16..].as_ptr();
+    // SAFETY: `acc` holds eight f32.
+    let mut accv = unsafe { _mm256_loadu_ps(acc.as_ptr()) };
+    for b in 0..nb {
+        // SAFETY: packed super-block `b` (`pb` bytes) and activation super-block `blk0 + b` of row `col` are in
+        // bounds (checked above); offsets follow `layout` and `unpack_q45k` / `unpack_q6k`.
+        unsafe {
+            let p = packed.as_ptr().add(b * pb);
+            let ab = (blk0 + b) * 256;
+            let mut ai = _mm256_setzero_si256();
+            let mut mi = _mm256_setzero_si256();
+            if ty == WeightType::Q6_K {
+                for s in 0..16 {
+                    let sc = dup_rows(_mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 8 * s).cast())));
+                    for h in 0..2 {
+                        let i = 2 * s + h;
+                        let l = ld(p.add(144 + 32 * i));
+                        let hb = ld(p.add(1168 + 32 * (i / 2)));
+                        let t = 2 * (i % 2);
+                        let w0 = _mm256_or_si256(_mm256_and_si256(l, m0f), bits2_to_4(hb, t));
+                        let w1 =
+                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f), bits2_to_4(hb, t + 1));
+                        ai = _mm256_add_epi32(ai, _mm256_madd_epi16(quad_pair(w0, w1, a.add(ab + 8 * i)), sc));
+                    }
+                }
+                for kk in 0..8 {
+                    let x = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 16 * kk).cast()));
+                    let y = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(24 + 16 * kk).cast()));
+                    let m =
+                        _mm256_slli_epi16::<5>(_mm256_set_m128i(_mm_unpackhi_epi16(x, y), _mm_unpacklo_epi16(x, y)));
+                    let sums = _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * kk).cast()));
+                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums));
+                }
+                let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+                let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
+                let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai, mi));
+                accv = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv);
+            } else {
+                let q5 = ty == WeightType::Q5_K;
+                for j in 0..8 {
+                    let sc = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(32 + 8 * j).cast())));
+                    for i in 4 * j..4 * j + 4 {
+                        let l = ld(p.add(160 + 32 * i));
+                        let mut w0 = _mm256_and_si256(l, m0f);
+                        let mut w1 = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
+                        if q5 {
+                            let hb = ld(p.add(1184 + 32 * (i / 4)));
+                            w0 = _mm256_or_si256(w0, bit_to_4(hb, (2 * i) % 8));
+                            w1 = _mm256_or_si256(w1, bit_to_4(hb, (2 * i + 1) % 8));
+                        }
+                        ai = _mm256_add_epi32(ai, _mm256_madd_epi16(quad_pair(w0, w1, a.add(ab + 8 * i)), sc));
+                    }
+                    let m = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(96 + 8 * j).cast())));
+                    let sums = _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * j).cast()));
+                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums));
+                }
+                let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+                let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16).cast()));
+                let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
+                accv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai), _mm256_mul_ps(d, da), accv);
+                accv = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, da), accv);
+            }
+        }
+    }
+    // SAFETY: `acc` holds eight f32.
+    unsafe { _mm256_storeu_ps(acc.as_mut_ptr(), accv) };
+}

@@ -14,7 +14,8 @@
 //! - a register-tiled kernel multiplies a panel with up to four activation rows at once, eight weight rows in
 //!   the lanes of each register (AVX2 `maddubs`, integer sums per block, one f32 multiply-add per block).
 //!
-//! Decoding one token is the same path with one activation row; it streams each group's blocks once.
+//! Decoding one token (one activation row) reads each group's packed blocks once, straight into registers
+//! (`avx2::direct32`, `avx2::direct256`): a panel would only add a store and a load per byte.
 //! The x86-64 SIMD path is chosen at run time ([`Isa::detect`]); every other CPU runs the portable kernels,
 //! which give the very same numbers.
 #![allow(unsafe_code)]
@@ -328,7 +329,7 @@ impl QuantMatrix {
             for g in range.clone() {
                 let packed = &self.group(g)[c0 * pb..(c0 + nb) * pb];
                 #[cfg(target_arch = "x86_64")]
-                if m == 1 && isa == Isa::Avx2 && matches!(ty, WeightType::Q4_0 | WeightType::Q5_0) {
+                if m == 1 && isa == Isa::Avx2 && ty != WeightType::Q8_0 {
                     let r0 = g * ROWS;
                     let valid = ROWS.min(n - r0);
                     let mut acc = [0f32; ROWS];
@@ -337,7 +338,13 @@ impl QuantMatrix {
                         unsafe { std::ptr::copy_nonoverlapping(out.0.add(r0), acc.as_mut_ptr(), valid) };
                     }
                     // SAFETY: `Isa::Avx2` is only used where `available()` said so.
-                    unsafe { avx2::direct32(ty, packed, nb, acts, 0, c0, &mut acc) };
+                    unsafe {
+                        if ty.is_k() {
+                            avx2::direct256(ty, packed, nb, acts, 0, c0, &mut acc)
+                        } else {
+                            avx2::direct32(ty, packed, nb, acts, 0, c0, &mut acc)
+                        }
+                    };
                     unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), out.0.add(r0), valid) };
                     continue;
                 }

@@ -250,7 +250,7 @@ fn chunked_sums_equal_unchunked_sums() {
     // With many activation rows the blocks are processed in chunks (the output accumulates between them);
     // the result must not depend on it: compare row 0 of a 128-row product with a 1-row product.
     let mut rng = Rng(4242);
-    for ty in [WeightType::Q5_0, WeightType::Q4_K, WeightType::Q8_0] {
+    for ty in WeightType::ALL {
         let (n, k) = (16, 4096);
         let data = random_matrix(ty, n, k, &mut rng);
         let mat = QuantMatrix::from_ggml(ty, n, k, &data).unwrap();
