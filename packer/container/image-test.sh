@@ -9,10 +9,13 @@
 #
 # Not part of CI (too heavy: root, a debootstrap, a vfs image build). No builder image can be pulled here, so
 # jan-server is built on this machine and the Dockerfile's `runtime-prebuilt` stage takes it: the runtime stage
-# (user, entrypoint, health check, environment) is what is tested; the `ui`/`builder` stages are not.
+# (user, entrypoint, health check, environment) is what is tested; the `ui`/`builder` stages are built by
+# full-build-test.sh, which then runs these checks on its image (--image).
 #
 # Usage: packer/container/image-test.sh [--binary PATH] [--build] [--allow-stale] [--keep] [--rebuild-base]
+#        packer/container/image-test.sh --image NAME [--keep]
 #
+#   --image NAME     check an image built elsewhere (full-build-test.sh) instead of building one; it is kept
 #   --binary PATH    the jan-server to put in the image (default: target/release/jan-server)
 #   --build          cargo build --release --locked -p jan-server first (about 10 minutes on 2 cores)
 #   --allow-stale    accept a binary older than HEAD's commit (it may not be built from these sources)
@@ -26,14 +29,17 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=packer/container/local-images.sh
+source packer/container/local-images.sh
 
 binary="$ROOT/target/release/jan-server"
-build=0 allow_stale=0 keep=0 rebuild_base=0
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+build=0 allow_stale=0 keep=0 rebuild_base=0 given_image=""
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf '[image-test] error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[image-test] %s\n' "$*" >&2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --image) [[ $# -ge 2 ]] || die "--image needs an image name"; given_image="$2"; shift ;;
     --binary) [[ $# -ge 2 ]] || die "--binary needs a path"; binary="$(realpath "$2")"; shift ;;
     --build) build=1 ;;
     --allow-stale) allow_stale=1 ;;
@@ -48,9 +54,8 @@ done
 [[ "$(id -u)" -eq 0 ]] || die "run as root (buildah and podman with the vfs driver, debootstrap)"
 
 PORT="${JAN_IMAGE_TEST_PORT:-18337}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-BASE=localhost/jan-image-test/debian-bookworm-minbase:latest
-IMAGE=localhost/jan-server:image-test
+BASE="$JAN_LOCAL_BASE"
+IMAGE="${given_image:-localhost/jan-server:image-test}"
 CTR=jan-image-test
 VOL=jan-image-test-data
 JAN_UID=10001
@@ -58,14 +63,6 @@ USERNAME=jan-admin
 PASSWORD="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
 API_KEY="sk-image-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 work="$(mktemp -d /tmp/jan-image-test.XXXXXX)"
-
-bah() { buildah --storage-driver vfs "$@"; }
-# podman logs an error for each HEALTHCHECK timer it cannot give systemd (none here); `podman healthcheck run`
-# below runs the check itself.
-pod() {
-  podman --storage-driver vfs --runtime runc --events-backend file --cgroup-manager cgroupfs "$@" \
-    2> >(grep -v 'unable to get systemd connection' >&2)
-}
 
 passed=0 failed=0
 pass() { passed=$((passed + 1)); log "ok: $*"; }
@@ -80,7 +77,7 @@ cleanup() {
   if [[ $keep -eq 0 ]]; then
     pod rm -f -t 5 "$CTR" "$CTR-refused" "$CTR-placeholder" >/dev/null 2>&1 || true
     pod volume rm -f "$VOL" >/dev/null 2>&1 || true
-    pod rmi -f "$IMAGE" >/dev/null 2>&1 || true
+    [[ -n "$given_image" ]] || pod rmi -f "$IMAGE" >/dev/null 2>&1 || true
   else
     log "kept: image $IMAGE, container $CTR, volume $VOL"
   fi
@@ -90,72 +87,57 @@ cleanup() {
 trap cleanup EXIT
 
 # --- Tools -----------------------------------------------------------------------------------------------------
-missing=()
-for tool in buildah podman runc debootstrap curl jq; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-fi
-log "$(buildah --version); $(podman --version)"
+install_container_tools
 
-# --- The binary --------------------------------------------------------------------------------------------------
-if [[ $build -eq 1 ]]; then
-  log "cargo build --release --locked -p jan-server"
-  cargo build --release --locked -p jan-server
-  binary="$ROOT/target/release/jan-server"
-fi
-[[ -x "$binary" ]] || die "$binary is missing: build it (cargo build --release -p jan-server, or --build)"
-head_time="$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)"
-bin_time="$(stat -c %Y "$binary")"
-if [[ "$bin_time" -lt "$head_time" ]]; then
-  if [[ $allow_stale -eq 1 ]]; then
-    log "WARNING: $binary ($(date -u -d "@$bin_time" '+%F %T')) is older than HEAD's commit ($(date -u -d "@$head_time" '+%F %T')):"
-    log "WARNING: it may not be built from these sources; the results test the image, not this commit's server"
-  else
-    die "$binary is older than HEAD's commit: rebuild it (--build), or pass --allow-stale to test the image with it"
-  fi
-fi
-log "binary: $binary ($(($(stat -c %s "$binary") >> 20)) MiB, $("$binary" --version 2>/dev/null || echo '?'))"
-if ! grep -qaE 'assets/index-[A-Za-z0-9_-]+\.js' "$binary"; then
-  log "WARNING: $binary does not embed the full UI: a debug build reads ui/dist from the build machine's disk"
-  log "WARNING: (rust-embed), a build without npm has only the minimal page; the full-UI check will fail"
-fi
-
-# --- The base: Debian bookworm minbase from debootstrap -----------------------------------------------------------
-if [[ $rebuild_base -eq 1 ]]; then
-  pod rmi -f "$BASE" >/dev/null 2>&1 || true
-fi
-if ! pod image exists "$BASE"; then
-  log "debootstrap --variant=minbase bookworm ($MIRROR), about a minute"
-  debootstrap --variant=minbase bookworm "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
-  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
-  tar -C "$work/rootfs" -c . | pod import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
-  rm -rf "$work/rootfs"
-fi
-log "base: $BASE"
-
-# --- The image: the Dockerfile's runtime-prebuilt stage on that base ----------------------------------------------
-ctx="$work/context"
-mkdir -p "$ctx/packer/container"
-cp "$binary" "$ctx/jan-server"
-cp packer/container/entrypoint.sh packer/container/healthcheck.sh "$ctx/packer/container/"
-log "buildah bud --target runtime-prebuilt (vfs, chroot isolation, docker format)"
-started=$SECONDS
-# BUILDER_IMAGE and NODE_IMAGE point at the local base too: their stages are skipped (--skip-unused-stages), and
-# nothing may try to pull.
-if bah bud --isolation chroot --pull=never --format docker --layers=false \
-  --target runtime-prebuilt \
-  --build-arg BASE_IMAGE="$BASE" --build-arg BUILDER_IMAGE="$BASE" --build-arg NODE_IMAGE="$BASE" \
-  -f packer/container/Dockerfile -t "$IMAGE" "$ctx" >"$work/build.log" 2>&1; then
-  pass "buildah built $IMAGE in $((SECONDS - started)) s ($(pod image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%d MiB", $1 / 1048576}'))"
+if [[ -n "$given_image" ]]; then
+  pod image exists "$IMAGE" || die "no image $IMAGE in podman's vfs storage"
+  log "image: $IMAGE (built elsewhere; $(pod image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%d MiB", $1 / 1048576}'))"
 else
-  tail -30 "$work/build.log" >&2
-  fail "buildah bud"
-  die "the image did not build"
+  # --- The binary --------------------------------------------------------------------------------------------------
+  if [[ $build -eq 1 ]]; then
+    log "cargo build --release --locked -p jan-server"
+    cargo build --release --locked -p jan-server
+    binary="$ROOT/target/release/jan-server"
+  fi
+  [[ -x "$binary" ]] || die "$binary is missing: build it (cargo build --release -p jan-server, or --build)"
+  head_time="$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)"
+  bin_time="$(stat -c %Y "$binary")"
+  if [[ "$bin_time" -lt "$head_time" ]]; then
+    if [[ $allow_stale -eq 1 ]]; then
+      log "WARNING: $binary ($(date -u -d "@$bin_time" '+%F %T')) is older than HEAD's commit ($(date -u -d "@$head_time" '+%F %T')):"
+      log "WARNING: it may not be built from these sources; the results test the image, not this commit's server"
+    else
+      die "$binary is older than HEAD's commit: rebuild it (--build), or pass --allow-stale to test the image with it"
+    fi
+  fi
+  log "binary: $binary ($(($(stat -c %s "$binary") >> 20)) MiB, $("$binary" --version 2>/dev/null || echo '?'))"
+  if ! grep -qaE 'assets/index-[A-Za-z0-9_-]+\.js' "$binary"; then
+    log "WARNING: $binary does not embed the full UI: a debug build reads ui/dist from the build machine's disk"
+    log "WARNING: (rust-embed), a build without npm has only the minimal page; the full-UI check will fail"
+  fi
+
+  # --- The base: Debian bookworm minbase from debootstrap -----------------------------------------------------------
+  ensure_local_base "$work" "$rebuild_base"
+
+  # --- The image: the Dockerfile's runtime-prebuilt stage on that base ----------------------------------------------
+  ctx="$work/context"
+  mkdir -p "$ctx/packer/container"
+  cp "$binary" "$ctx/jan-server"
+  cp packer/container/entrypoint.sh packer/container/healthcheck.sh "$ctx/packer/container/"
+  log "buildah bud --target runtime-prebuilt (vfs, chroot isolation, docker format)"
+  started=$SECONDS
+  # BUILDER_IMAGE and NODE_IMAGE point at the local base too: their stages are skipped (--skip-unused-stages), and
+  # nothing may try to pull.
+  if bah bud --isolation chroot --pull=never --format docker --layers=false \
+    --target runtime-prebuilt \
+    --build-arg BASE_IMAGE="$BASE" --build-arg BUILDER_IMAGE="$BASE" --build-arg NODE_IMAGE="$BASE" \
+    -f packer/container/Dockerfile -t "$IMAGE" "$ctx" >"$work/build.log" 2>&1; then
+    pass "buildah built $IMAGE in $((SECONDS - started)) s ($(pod image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%d MiB", $1 / 1048576}'))"
+  else
+    tail -30 "$work/build.log" >&2
+    fail "buildah bud"
+    die "the image did not build"
+  fi
 fi
 
 # --- The image's configuration -----------------------------------------------------------------------------------
