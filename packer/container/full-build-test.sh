@@ -17,22 +17,25 @@
 # The build has the host's network (crates.io, npm, Debian, static.rust-lang.org) and the Dockerfile's cargo cache
 # mounts, which buildah keeps between runs. This machine's own CA certificates (/usr/local/share/ca-certificates,
 # e.g. a TLS-intercepting egress proxy's) go into the node and builder stand-ins only (NODE_EXTRA_CA_CERTS; the
-# builder's `apt-get install ca-certificates` adds them to its bundle), never into the runtime image. Not part of CI: root, about 25 minutes on 2 cores the first time
-# (cargo's release build is most of it), several GB of disk (vfs storage).
+# builder's `apt-get install ca-certificates` adds them to its bundle), never into the runtime image.
+#
+# Not part of CI: root, about 16 minutes on 2 cores the first time (cargo's release build 12.5 of them), about 9
+# with buildah's cargo cache from an earlier run; a few GB of disk.
 #
 # Usage: packer/container/full-build-test.sh [--rust auto|rustup|host] [--target runtime|ui] [--keep]
 #                                           [--rebuild-base] [--no-run]
 #
 #   --rust MODE      where the builder's Rust comes from (default auto: rustup when static.rust-lang.org answers)
-#   --target ui      build the ui stage only (a few minutes; no image-test.sh)
+#   --target ui      build the ui stage only (about a minute; no image-test.sh)
 #   --keep           keep the image (localhost/jan-server:full-build-test) and image-test.sh's containers
 #   --rebuild-base   make the debootstrap base and the stand-in images again
 #   --no-run         build only, do not run image-test.sh
 #
-# Environment: JAN_FULL_BUILD_CA_DIR (default /usr/local/share/ca-certificates; empty: none), JAN_FULL_BUILD_LOG (default ~/.cache/jan-full-build/build.log: buildah's output, each line with
-# the seconds since the build started), DEBIAN_MIRROR, JAN_IMAGE_TEST_PORT (image-test.sh's). The build context is
-# the working tree (the root .dockerignore applies), as with `docker build .`. Ends with image-test.sh's
-# "N passed, N failed" and a summary line.
+# Environment: JAN_FULL_BUILD_CA_DIR (default /usr/local/share/ca-certificates; empty: none),
+# JAN_FULL_BUILD_LOG (default ~/.cache/jan-full-build/build.log: buildah's output, each line with the seconds
+# since the build started), DEBIAN_MIRROR, JAN_IMAGE_TEST_PORT (image-test.sh's). The build context is the working
+# tree (the root .dockerignore applies), as with `docker build .`. Ends with image-test.sh's "N passed, N failed"
+# and a summary line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -41,7 +44,7 @@ cd "$ROOT"
 source packer/container/local-images.sh
 
 rust_mode=auto target=runtime keep=0 rebuild_base=0 run_checks=1
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf '[full-build-test] error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[full-build-test] %s\n' "$*" >&2; }
 while [[ $# -gt 0 ]]; do
