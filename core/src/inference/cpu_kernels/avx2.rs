@@ -226,6 +226,89 @@ pub(crate) fn unpack(ty: WeightType, packed: &[u8], nb: usize, out: &mut [u8]) {
     }
 }
 
+// The packed blocks' fields in register form, shared by `unpack` (which stores them as a panel) and the
+// `direct*` kernels (which multiply them at once). Offsets follow `layout`. Safety, for each: `p` points to a
+// whole packed block of the named type; AVX2 is available (they are only called from AVX2 functions).
+
+/// Quads `2i` and `2i + 1` (`i` in `0..4`) of a Q4_0 (or Q5_0, `q5`) block: `q + offset` in bytes.
+#[inline(always)]
+unsafe fn quads32(q5: bool, p: *const u8, i: usize) -> (__m256i, __m256i) {
+    // SAFETY: see above.
+    unsafe {
+        let m0f = _mm256_set1_epi8(0x0f);
+        let l = ld(p.add(if q5 { 48 } else { 16 } + 32 * i));
+        let lo = _mm256_and_si256(l, m0f);
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
+        if !q5 {
+            return (lo, hi);
+        }
+        let h = ld(p.add(16));
+        (_mm256_or_si256(lo, bit_to_4(h, 2 * i)), _mm256_or_si256(hi, bit_to_4(h, 2 * i + 1)))
+    }
+}
+
+/// Quads `2i` and `2i + 1` (`i` in `0..32`) of a Q4_K (or Q5_K, `q5`) super-block.
+#[inline(always)]
+unsafe fn quads_q45k(q5: bool, p: *const u8, i: usize) -> (__m256i, __m256i) {
+    // SAFETY: see above.
+    unsafe {
+        let m0f = _mm256_set1_epi8(0x0f);
+        let l = ld(p.add(160 + 32 * i));
+        let lo = _mm256_and_si256(l, m0f);
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
+        if !q5 {
+            return (lo, hi);
+        }
+        let h = ld(p.add(1184 + 32 * (i / 4)));
+        (_mm256_or_si256(lo, bit_to_4(h, (2 * i) % 8)), _mm256_or_si256(hi, bit_to_4(h, (2 * i + 1) % 8)))
+    }
+}
+
+/// Sub-block `j`'s (`0..8`, 32 elements) scales and mins of a Q4_K / Q5_K super-block, as i16 pairs per row.
+#[inline(always)]
+unsafe fn scale_min_q45k(p: *const u8, j: usize) -> (__m256i, __m256i) {
+    // SAFETY: see above.
+    unsafe {
+        let sc = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(32 + 8 * j).cast())));
+        let m = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(96 + 8 * j).cast())));
+        (sc, m)
+    }
+}
+
+/// Quads `2i` and `2i + 1` (`i` in `0..32`) of a Q6_K super-block: `q + 32` in bytes.
+#[inline(always)]
+unsafe fn quads_q6k(p: *const u8, i: usize) -> (__m256i, __m256i) {
+    // SAFETY: see above.
+    unsafe {
+        let m0f = _mm256_set1_epi8(0x0f);
+        let l = ld(p.add(144 + 32 * i));
+        let h = ld(p.add(1168 + 32 * (i / 2)));
+        let t = 2 * (i % 2);
+        let lo = _mm256_or_si256(_mm256_and_si256(l, m0f), bits2_to_4(h, t));
+        let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f), bits2_to_4(h, t + 1));
+        (lo, hi)
+    }
+}
+
+/// Sub-block `s`'s (`0..16`, 16 elements) scale of a Q6_K super-block, as i16 pairs per row.
+#[inline(always)]
+unsafe fn scale_q6k(p: *const u8, s: usize) -> __m256i {
+    // SAFETY: see above.
+    unsafe { dup_rows(_mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 8 * s).cast()))) }
+}
+
+/// Min register `k` (`0..8`) of a Q6_K super-block: `32 * scale` of sub-blocks `2k`, `2k + 1` of each row
+/// (the offset of its `q + 32` values), i16 lanes `2r`, `2r + 1`.
+#[inline(always)]
+unsafe fn mins_q6k(p: *const u8, k: usize) -> __m256i {
+    // SAFETY: see above.
+    unsafe {
+        let a = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 16 * k).cast()));
+        let b = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(24 + 16 * k).cast()));
+        _mm256_slli_epi16::<5>(_mm256_set_m128i(_mm_unpackhi_epi16(a, b), _mm_unpacklo_epi16(a, b)))
+    }
+}
+
 /// # Safety
 /// `p` must point to a packed block of `ty` and `o` to `PANEL32` writable bytes.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -233,30 +316,16 @@ unsafe fn unpack32(ty: WeightType, p: *const u8, o: *mut u8) {
     // SAFETY: the caller guarantees the block sizes; offsets follow `layout`.
     unsafe {
         _mm_storeu_si128(o.cast(), _mm_loadu_si128(p.cast()));
-        let m0f = _mm256_set1_epi8(0x0f);
-        match ty {
-            WeightType::Q8_0 => {
-                for g in 0..8 {
-                    st(o.add(16 + 32 * g), ld(p.add(16 + 32 * g)));
-                }
+        if ty == WeightType::Q8_0 {
+            for g in 0..8 {
+                st(o.add(16 + 32 * g), ld(p.add(16 + 32 * g)));
             }
-            WeightType::Q4_0 => {
-                for i in 0..4 {
-                    let l = ld(p.add(16 + 32 * i));
-                    st(o.add(16 + 64 * i), _mm256_and_si256(l, m0f));
-                    st(o.add(48 + 64 * i), _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f));
-                }
-            }
-            _ => {
-                let h = ld(p.add(16));
-                for i in 0..4 {
-                    let l = ld(p.add(48 + 32 * i));
-                    let lo = _mm256_and_si256(l, m0f);
-                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
-                    st(o.add(16 + 64 * i), _mm256_or_si256(lo, bit_to_4(h, 2 * i)));
-                    st(o.add(48 + 64 * i), _mm256_or_si256(hi, bit_to_4(h, 2 * i + 1)));
-                }
-            }
+            return;
+        }
+        for i in 0..4 {
+            let (lo, hi) = quads32(ty == WeightType::Q5_0, p, i);
+            st(o.add(16 + 64 * i), lo);
+            st(o.add(48 + 64 * i), hi);
         }
     }
 }
@@ -273,24 +342,15 @@ fn dup_rows(v: __m128i) -> __m256i {
 unsafe fn unpack_q45k(q5: bool, p: *const u8, o: *mut u8) {
     // SAFETY: the caller guarantees the block sizes; offsets follow `layout`.
     unsafe {
-        let m0f = _mm256_set1_epi8(0x0f);
         for i in 0..32 {
-            let l = ld(p.add(160 + 32 * i));
-            let mut lo = _mm256_and_si256(l, m0f);
-            let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
-            if q5 {
-                let h = ld(p.add(1184 + 32 * (i / 4)));
-                lo = _mm256_or_si256(lo, bit_to_4(h, (2 * i) % 8));
-                hi = _mm256_or_si256(hi, bit_to_4(h, (2 * i + 1) % 8));
-            }
+            let (lo, hi) = quads_q45k(q5, p, i);
             st(o.add(64 * i), lo);
             st(o.add(64 * i + 32), hi);
         }
         for j in 0..8 {
-            let sc = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(32 + 8 * j).cast())));
+            let (sc, m) = scale_min_q45k(p, j);
             st(o.add(PANEL256_SC + 64 * j), sc);
             st(o.add(PANEL256_SC + 64 * j + 32), sc);
-            let m = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(96 + 8 * j).cast())));
             st(o.add(PANEL256_M + 32 * j), m);
         }
         _mm256_storeu_ps(o.add(PANEL256_D).cast(), _mm256_cvtph_ps(_mm_loadu_si128(p.cast())));
@@ -304,25 +364,16 @@ unsafe fn unpack_q45k(q5: bool, p: *const u8, o: *mut u8) {
 unsafe fn unpack_q6k(p: *const u8, o: *mut u8) {
     // SAFETY: the caller guarantees the block sizes; offsets follow `layout`.
     unsafe {
-        let m0f = _mm256_set1_epi8(0x0f);
         for i in 0..32 {
-            let l = ld(p.add(144 + 32 * i));
-            let h = ld(p.add(1168 + 32 * (i / 2)));
-            let t = 2 * (i % 2);
-            let lo = _mm256_or_si256(_mm256_and_si256(l, m0f), bits2_to_4(h, t));
-            let hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f), bits2_to_4(h, t + 1));
+            let (lo, hi) = quads_q6k(p, i);
             st(o.add(64 * i), lo);
             st(o.add(64 * i + 32), hi);
         }
         for s in 0..16 {
-            let sc = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 8 * s).cast()));
-            st(o.add(PANEL256_SC + 32 * s), dup_rows(sc));
+            st(o.add(PANEL256_SC + 32 * s), scale_q6k(p, s));
         }
         for k in 0..8 {
-            let a = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 16 * k).cast()));
-            let b = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(24 + 16 * k).cast()));
-            let m = _mm256_set_m128i(_mm_unpackhi_epi16(a, b), _mm_unpacklo_epi16(a, b));
-            st(o.add(PANEL256_M + 32 * k), _mm256_slli_epi16::<5>(m));
+            st(o.add(PANEL256_M + 32 * k), mins_q6k(p, k));
         }
         let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
         _mm256_storeu_ps(o.add(PANEL256_D).cast(), d);
@@ -572,7 +623,7 @@ pub(crate) fn direct32(
     let nbk = acts.k / 32;
     assert!(acts.sum.len() >= acts.m * nbk);
     let shift = ty.offset_shift().unwrap_or(0);
-    let m0f = _mm256_set1_epi8(0x0f);
+    let q5 = ty == WeightType::Q5_0;
     let ones = _mm256_set1_epi16(1);
     let a = acts.q[col * acts.k..].as_ptr();
     // SAFETY: `acc` holds eight f32.
@@ -584,20 +635,12 @@ pub(crate) fn direct32(
             let p = packed.as_ptr().add(b * pb);
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
             let ab = (blk0 + b) * 32;
-            let (h, nib) = if ty == WeightType::Q5_0 { (ld(p.add(16)), p.add(48)) } else { (m0f, p.add(16)) };
             let mut s = _mm256_setzero_si256();
             for half in 0..2 {
                 let mut t = _mm256_setzero_si256();
                 for i in 2 * half..2 * half + 2 {
-                    let l = ld(nib.add(32 * i));
-                    let mut lo = _mm256_and_si256(l, m0f);
-                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
-                    if ty == WeightType::Q5_0 {
-                        lo = _mm256_or_si256(lo, bit_to_4(h, 2 * i));
-                        hi = _mm256_or_si256(hi, bit_to_4(h, 2 * i + 1));
-                    }
-                    t = _mm256_add_epi16(t, _mm256_maddubs_epi16(lo, bcast4(a.add(ab + 8 * i))));
-                    t = _mm256_add_epi16(t, _mm256_maddubs_epi16(hi, bcast4(a.add(ab + 8 * i + 4))));
+                    let (lo, hi) = quads32(q5, p, i);
+                    t = _mm256_add_epi16(t, quad_pair(lo, hi, a.add(ab + 8 * i)));
                 }
                 s = _mm256_add_epi32(s, _mm256_madd_epi16(t, ones));
             }
@@ -611,8 +654,8 @@ pub(crate) fn direct32(
     unsafe { _mm256_storeu_ps(acc.as_mut_ptr(), accv) };
 }
 
-/// Two quads of weights (`w0`, `w1`) times the eight activation bytes at `a`, summed in i16 pairs as `tile256`
-/// sums them.
+/// Two quads of weights (`w0`, `w1`) times the eight activation bytes at `a`, summed in i16 pairs as the tile
+/// kernels sum them.
 ///
 /// # Safety
 /// `a..a + 8` must be readable; AVX2 available.
@@ -641,67 +684,46 @@ pub(crate) fn direct256(
     check_acts(acts, &(col..col + 1), blk0, nb, 256);
     let nbk = acts.k / 256;
     assert!(acts.bsums.len() >= acts.m * nbk * 16);
-    let m0f = _mm256_set1_epi8(0x0f);
     let a = acts.q[col * acts.k..].as_ptr();
     let bs = acts.bsums[col * nbk * 16..].as_ptr();
     // SAFETY: `acc` holds eight f32.
     let mut accv = unsafe { _mm256_loadu_ps(acc.as_ptr()) };
     for b in 0..nb {
         // SAFETY: packed super-block `b` (`pb` bytes) and activation super-block `blk0 + b` of row `col` are in
-        // bounds (checked above); offsets follow `layout` and `unpack_q45k` / `unpack_q6k`.
+        // bounds (checked above); offsets follow `layout`.
         unsafe {
             let p = packed.as_ptr().add(b * pb);
             let ab = (blk0 + b) * 256;
+            // Bsums of the 16-element sub-blocks `2k` and `2k + 1`, against min register `k`.
+            let sums = |k: usize| _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * k).cast()));
             let mut ai = _mm256_setzero_si256();
             let mut mi = _mm256_setzero_si256();
+            let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
             if ty == WeightType::Q6_K {
                 for s in 0..16 {
-                    let sc = dup_rows(_mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 8 * s).cast())));
-                    for h in 0..2 {
-                        let i = 2 * s + h;
-                        let l = ld(p.add(144 + 32 * i));
-                        let hb = ld(p.add(1168 + 32 * (i / 2)));
-                        let t = 2 * (i % 2);
-                        let w0 = _mm256_or_si256(_mm256_and_si256(l, m0f), bits2_to_4(hb, t));
-                        let w1 =
-                            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f), bits2_to_4(hb, t + 1));
+                    let sc = scale_q6k(p, s);
+                    for i in 2 * s..2 * s + 2 {
+                        let (w0, w1) = quads_q6k(p, i);
                         ai = _mm256_add_epi32(ai, _mm256_madd_epi16(quad_pair(w0, w1, a.add(ab + 8 * i)), sc));
                     }
                 }
-                for kk in 0..8 {
-                    let x = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 16 * kk).cast()));
-                    let y = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(24 + 16 * kk).cast()));
-                    let m =
-                        _mm256_slli_epi16::<5>(_mm256_set_m128i(_mm_unpackhi_epi16(x, y), _mm_unpacklo_epi16(x, y)));
-                    let sums = _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * kk).cast()));
-                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums));
+                for k in 0..8 {
+                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(mins_q6k(p, k), sums(k)));
                 }
-                let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
-                let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
                 let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai, mi));
                 accv = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv);
             } else {
                 let q5 = ty == WeightType::Q5_K;
                 for j in 0..8 {
-                    let sc = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(32 + 8 * j).cast())));
+                    let (sc, m) = scale_min_q45k(p, j);
                     for i in 4 * j..4 * j + 4 {
-                        let l = ld(p.add(160 + 32 * i));
-                        let mut w0 = _mm256_and_si256(l, m0f);
-                        let mut w1 = _mm256_and_si256(_mm256_srli_epi16::<4>(l), m0f);
-                        if q5 {
-                            let hb = ld(p.add(1184 + 32 * (i / 4)));
-                            w0 = _mm256_or_si256(w0, bit_to_4(hb, (2 * i) % 8));
-                            w1 = _mm256_or_si256(w1, bit_to_4(hb, (2 * i + 1) % 8));
-                        }
+                        let (w0, w1) = quads_q45k(q5, p, i);
                         ai = _mm256_add_epi32(ai, _mm256_madd_epi16(quad_pair(w0, w1, a.add(ab + 8 * i)), sc));
                     }
-                    let m = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(96 + 8 * j).cast())));
-                    let sums = _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * j).cast()));
-                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums));
+                    mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums(j)));
                 }
-                let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
                 let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16).cast()));
-                let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
                 accv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai), _mm256_mul_ps(d, da), accv);
                 accv = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, da), accv);
             }

@@ -49,29 +49,33 @@ pub fn weighted_sum(p: &[f32], rows: &[f32], j0: usize, out: &mut [f32]) {
     let d = out.len();
     assert!(d % 8 == 0 && rows.len() == p.len() * d, "{} weights for {} values of rows of {d}", p.len(), rows.len());
     let mut lanes = vec![0f32; 8 * d];
+    accumulate(p, rows, j0, &mut lanes);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = hsum(std::array::from_fn(|l| lanes[l * d + i]));
+    }
+}
+
+/// Row `l` of `lanes` (8 rows of a row's length) += `p[j] * rows[j]` for every `j` with `(j0 + j) % 8 == l`, with
+/// fused multiply-adds.
+fn accumulate(p: &[f32], rows: &[f32], j0: usize, lanes: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if super::Isa::detect() == super::Isa::Avx2 {
-        // SAFETY: the CPU has AVX2 and FMA (`Isa::detect`); lengths checked above.
-        unsafe { weighted_sum_avx2(p, rows, j0, &mut lanes) };
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = hsum(std::array::from_fn(|l| lanes[l * d + i]));
-        }
+        // SAFETY: the CPU has AVX2 and FMA (`Isa::detect`); `weighted_sum` checked the lengths.
+        unsafe { accumulate_avx2(p, rows, j0, lanes) };
         return;
     }
+    let d = lanes.len() / 8;
     for (j, (&w, row)) in p.iter().zip(rows.chunks_exact(d)).enumerate() {
         let lane = &mut lanes[(j0 + j) % 8 * d..][..d];
         for (acc, &x) in lane.iter_mut().zip(row) {
             *acc = w.mul_add(x, *acc);
         }
     }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = hsum(std::array::from_fn(|l| lanes[l * d + i]));
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn weighted_sum_avx2(p: &[f32], rows: &[f32], j0: usize, lanes: &mut [f32]) {
+fn accumulate_avx2(p: &[f32], rows: &[f32], j0: usize, lanes: &mut [f32]) {
     use std::arch::x86_64::*;
     let d = lanes.len() / 8;
     for (j, (&w, row)) in p.iter().zip(rows.chunks_exact(d)).enumerate() {
