@@ -249,43 +249,50 @@ export interface ModelUpdate {
   metadata?: Record<string, unknown>;
 }
 
-/** One message of a chat request (OpenAI's). */
-export interface ChatMessage {
-  role: Role;
-  content: string;
+/** One message of a chat request, as OpenAI's clients send it. */
+export interface InputMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  /** A string, OpenAI's content parts (text only), or null for an assistant turn that only called tools. */
+  content?: string | { type: string; text?: string }[] | null;
   name?: string;
   tool_call_id?: string;
   tool_calls?: unknown;
 }
 
-/** Sampling; a field left out is unset: a local model uses llama.cpp's default, a remote upstream its own. */
-export interface SamplingParams {
+/**
+ * The generation fields both requests take: OpenAI's, plus llama.cpp's sampling extensions. A field left out
+ * takes the model's parameter (model.json), else the engine's default (llama.cpp's for a local model).
+ */
+export interface GenerationFields {
   temperature?: number;
-  top_k?: number;
   top_p?: number;
+  top_k?: number;
   min_p?: number;
+  /** Negative: a random seed. */
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
   repeat_penalty?: number;
   repeat_last_n?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
-  seed?: number;
+  max_tokens?: number;
+  /** OpenAI's newer name for `max_tokens`; wins when both are given. */
+  max_completion_tokens?: number;
+  stop?: string | string[];
+  /** Only 1. */
+  n?: number;
 }
 
-export interface ChatRequest {
+/** A chat completion request: OpenAI's `/v1/chat/completions` body (without `stream`: napi always streams). */
+export interface ChatRequest extends GenerationFields {
   model: string;
-  messages: ChatMessage[];
-  sampling?: SamplingParams;
-  max_tokens?: number;
-  stop?: string[];
+  messages: InputMessage[];
   tools?: unknown;
 }
 
-export interface CompletionRequest {
+/** A text completion of a raw prompt: OpenAI's `/v1/completions` body. */
+export interface CompletionRequest extends GenerationFields {
   model: string;
-  prompt: string;
-  sampling?: SamplingParams;
-  max_tokens?: number;
-  stop?: string[];
+  prompt: string | [string];
 }
 
 /** A call of one of the request's tools (OpenAI's shape); `arguments` is JSON text. */
@@ -390,11 +397,13 @@ export declare class Jan {
    */
   reply(threadId: string, onEvent: (event: ReplyEvent) => void): Promise<Generation>
   /**
-   * A chat completion (OpenAI's messages, Jan's sampling); `onDelta` gets the text as it is generated and
-   * `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
+   * A chat completion: OpenAI's request body (`model`, `messages`, `temperature`, `max_tokens`, `stop`,
+   * `tools`, ...), checked and prepared by the core exactly as host-web's `/v1/chat/completions` (a mistake, an
+   * unknown model or a prompt over the context rejects with the same `code`). `onDelta` gets the text as it
+   * is generated and `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
    */
   chat(request: ChatRequest, onDelta: (delta: string) => void): Promise<Generation>
-  /** A text completion of a raw prompt; as `chat`. */
+  /** A text completion of a raw prompt (OpenAI's `/v1/completions` body); as `chat`. */
   complete(request: CompletionRequest, onDelta: (delta: string) => void): Promise<Generation>
   /**
    * Every event of the core from now on (downloads, model states, threads, message deltas) until `close()`.

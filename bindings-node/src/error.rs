@@ -1,6 +1,7 @@
-//! The core's errors as JavaScript `Error`s: `code` is the core's stable code ([`jan_core::Error::code`], or
-//! `model_not_found`), `status` and `type` what host-web would answer, so the desktop's UI reports failures as the
-//! browser's does.
+//! The core's errors as JavaScript `Error`s: `code` is the core's [`ErrorCode`], `status` and `type` its row of
+//! the one table (`bindings-node/error-codes.json`), so the desktop's UI reports failures as the browser's does.
+//! An internal error's message is its public sentence; the detail stays out of JavaScript as it stays out of
+//! HTTP answers.
 //!
 //! napi's async functions can only reject with a Node-API status as `code`, so every async method runs through
 //! [`spawn`]: the future ends with the core's error, and the completion callback, back on the JS thread, builds
@@ -8,47 +9,47 @@
 
 use std::future::Future;
 
+use jan_core::error::ErrorCode;
 use napi::Env;
 use napi::bindgen_prelude::{JsObjectValue, JsValue, PromiseRaw, ToNapiValue};
 
 /// A failure on its way to JavaScript.
 #[derive(Debug)]
 pub struct Failure {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    /// The request field at fault, when there is one.
+    pub param: Option<String>,
 }
 
 impl From<jan_core::Error> for Failure {
     fn from(e: jan_core::Error) -> Self {
-        Failure { code: e.code().to_owned(), message: e.to_string() }
+        Failure { code: e.code(), message: e.public_message(), param: e.param().map(str::to_owned) }
     }
 }
 
 impl Failure {
-    /// A core error about a named model: not found and invalid ids become `model_not_found`, as over HTTP.
-    pub fn model(id: &str, e: jan_core::Error) -> Self {
-        match e {
-            jan_core::Error::NotFound { .. } | jan_core::Error::InvalidId { .. } => {
-                Failure { code: "model_not_found".into(), message: format!("The model '{id}' does not exist") }
-            }
-            other => other.into(),
-        }
+    /// A failure of this code.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into(), param: None }
     }
 
     /// A bad argument from JavaScript.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Failure { code: "invalid_request".into(), message: message.into() }
+        Failure::new(ErrorCode::InvalidRequest, message)
     }
 }
 
-/// The `Error` object for a failure, with `code`, `status` and `type`.
+/// The `Error` object for a failure, with `code`, `status`, `type` and `param`.
 fn js_error(env: &Env, failure: Failure) -> napi::Error {
-    let (status, kind) = jan_core::error::status_for_code(&failure.code);
     let build = || -> napi::Result<napi::Error> {
         let mut object = env.create_error(napi::Error::from_reason(failure.message.clone()))?;
         object.set_named_property("code", failure.code.as_str())?;
-        object.set_named_property("status", status)?;
-        object.set_named_property("type", kind)?;
+        object.set_named_property("status", failure.code.http_status())?;
+        object.set_named_property("type", failure.code.openai_type())?;
+        if let Some(param) = &failure.param {
+            object.set_named_property("param", param.as_str())?;
+        }
         Ok(napi::Error::from(object.to_unknown()))
     };
     build().unwrap_or_else(|_| napi::Error::from_reason(failure.message))

@@ -8,6 +8,7 @@
 use std::sync::Mutex;
 
 use futures::{Stream, StreamExt};
+use jan_core::error::ErrorCode;
 use napi::bindgen_prelude::{PromiseRaw, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
@@ -50,7 +51,7 @@ impl Generation {
         let (tx, rx) = oneshot::channel();
         napi::bindgen_prelude::spawn(async move {
             let mut items = std::pin::pin!(items);
-            let mut result = Err(Failure { code: "cancelled".into(), message: "the generation ended early".into() });
+            let mut result = Err(Failure::new(ErrorCode::Cancelled, "the generation ended early"));
             // Every call is acknowledged once JavaScript ran it; the end waits for all of them.
             let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
             let mut sent = 0usize;
@@ -113,9 +114,7 @@ impl Generation {
         let rx = self.end.lock().map_err(|_| napi::Error::from_reason("poisoned"))?.take();
         spawn(env, async move {
             let rx = rx.ok_or_else(|| Failure::invalid("wait() was already called on this generation"))?;
-            rx.await.unwrap_or_else(|_| {
-                Err(Failure { code: "cancelled".into(), message: "the generation was dropped".into() })
-            })
+            rx.await.unwrap_or_else(|_| Err(Failure::new(ErrorCode::Cancelled, "the generation was dropped")))
         })
     }
 }

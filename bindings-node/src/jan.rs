@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use futures::StreamExt;
+use jan_core::error::ErrorCode;
 use jan_core::inference::{
-    ChatRequest, CompletionRequest, CompletionStream, DeviceChoice, InferenceConfig, StreamItem,
+    ChatCompletionRequest, CompletionStream, DeviceChoice, InferenceConfig, StreamItem, TextCompletionRequest,
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile, ModelUpdate};
-use jan_core::threads::{MessageUpdate, NewMessage, NewThread, ThreadUpdate};
+use jan_core::threads::{NewThread, ThreadUpdate};
 use jan_core::views::{self, ReplyEvent};
 use jan_core::{JanConfig, assistants};
 use napi::Env;
@@ -60,7 +61,7 @@ type Json<'env> = napi::Result<PromiseRaw<'env, Value>>;
 
 /// A JSON value from a serialisable core object.
 fn json_of<T: serde::Serialize>(value: &T) -> Result<Value, Failure> {
-    serde_json::to_value(value).map_err(|e| Failure { code: "io".into(), message: format!("serialisation: {e}") })
+    serde_json::to_value(value).map_err(|e| Failure::new(ErrorCode::InternalError, format!("serialisation: {e}")))
 }
 
 #[napi]
@@ -104,7 +105,7 @@ impl Jan {
     #[napi(ts_return_type = "Promise<Model>")]
     pub fn get_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::model(&jan.models().get(&id).await.map_err(|e| Failure::model(&id, e))?)) })
+        spawn(env, async move { Ok(views::model(&jan.models().get(&id).await?)) })
     }
 
     /// Adds a model.json (a remote engine's model, usually).
@@ -123,7 +124,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             let update: ModelUpdate = views::parse(update)?;
-            Ok(views::model(&jan.models().update(&id, update).await.map_err(|e| Failure::model(&id, e))?))
+            Ok(views::model(&jan.models().update(&id, update).await?))
         })
     }
 
@@ -132,8 +133,8 @@ impl Jan {
     pub fn delete_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            jan.models().delete(&id).await.map_err(|e| Failure::model(&id, e))?;
-            Ok(views::deleted(&id, "model"))
+            jan.models().delete(&id).await?;
+            json_of(&views::Deleted::model(&id))
         })
     }
 
@@ -164,7 +165,7 @@ impl Jan {
     #[napi(ts_return_type = "Promise<DownloadStarted>")]
     pub fn download_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { views::download_model(&jan, &id).await.map_err(|e| Failure::model(&id, e)) })
+        spawn(env, async move { Ok(views::download_model(&jan, &id).await?) })
     }
 
     /// The downloads in flight.
@@ -188,14 +189,14 @@ impl Jan {
     #[napi(ts_return_type = "Promise<ModelStateInfo>")]
     pub fn start_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { views::start_model(&jan, &id).await.map_err(|e| Failure::model(&id, e)) })
+        spawn(env, async move { Ok(views::start_model(&jan, &id).await?) })
     }
 
     /// Unloads a model; one that is not loaded is already stopped.
     #[napi(ts_return_type = "Promise<ModelStateInfo>")]
     pub fn stop_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { views::stop_model(&jan, &id).await.map_err(|e| Failure::model(&id, e)) })
+        spawn(env, async move { Ok(views::stop_model(&jan, &id).await?) })
     }
 
     // Threads and messages.
@@ -236,7 +237,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             jan.threads().delete(&id).await?;
-            Ok(views::deleted(&id, "thread"))
+            json_of(&views::Deleted::thread(&id))
         })
     }
 
@@ -251,9 +252,7 @@ impl Jan {
     pub fn add_message<'env>(&self, env: &'env Env, thread_id: String, message: Value) -> Json<'env> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let mut message = message;
-            views::normalise_content(&mut message)?;
-            let new: NewMessage = views::parse(message)?;
+            let new = views::new_message(message)?;
             json_of(&jan.threads().add_message(&thread_id, new).await?)
         })
     }
@@ -277,9 +276,7 @@ impl Jan {
     ) -> Json<'env> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let mut update = update;
-            views::normalise_content(&mut update)?;
-            let update: MessageUpdate = views::parse(update)?;
+            let update = views::message_update(update)?;
             json_of(&jan.threads().update_message(&thread_id, &message_id, update).await?)
         })
     }
@@ -289,7 +286,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             jan.threads().delete_message(&thread_id, &message_id).await?;
-            Ok(views::deleted(&message_id, "thread.message.deleted"))
+            json_of(&views::Deleted::message(&message_id))
         })
     }
 
@@ -330,7 +327,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             jan.assistants().delete(&id).await?;
-            Ok(views::deleted(&id, "assistant"))
+            json_of(&views::Deleted::assistant(&id))
         })
     }
 
@@ -400,8 +397,10 @@ impl Jan {
         })
     }
 
-    /// A chat completion (OpenAI's messages, Jan's sampling); `onDelta` gets the text as it is generated and
-    /// `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
+    /// A chat completion: OpenAI's request body (`model`, `messages`, `temperature`, `max_tokens`, `stop`,
+    /// `tools`, ...), checked and prepared by the core exactly as host-web's `/v1/chat/completions` (a mistake, an
+    /// unknown model or a prompt over the context rejects with the same `code`). `onDelta` gets the text as it
+    /// is generated and `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
     #[napi(
         ts_args_type = "request: ChatRequest, onDelta: (delta: string) => void",
         ts_return_type = "Promise<Generation>"
@@ -414,13 +413,13 @@ impl Jan {
     ) -> napi::Result<PromiseRaw<'env, Generation>> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let request: ChatRequest = views::parse(request)?;
+            let request = ChatCompletionRequest::from_json(request)?;
             let stream = jan.inference().chat(request).await?;
             Ok(completion(stream, on_delta))
         })
     }
 
-    /// A text completion of a raw prompt; as `chat`.
+    /// A text completion of a raw prompt (OpenAI's `/v1/completions` body); as `chat`.
     #[napi(
         ts_args_type = "request: CompletionRequest, onDelta: (delta: string) => void",
         ts_return_type = "Promise<Generation>"
@@ -433,7 +432,7 @@ impl Jan {
     ) -> napi::Result<PromiseRaw<'env, Generation>> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let request: CompletionRequest = views::parse(request)?;
+            let request = TextCompletionRequest::from_json(request)?;
             let stream = jan.inference().complete(request).await?;
             Ok(completion(stream, on_delta))
         })

@@ -89,7 +89,7 @@ test('chat and complete: deltas in order, the completion at the end, stop, bad r
   const { jan, model } = await janWithModel();
   const deltas = [];
   const chat = await jan.chat(
-    { model: model.id, messages: [{ role: 'user', content: 'Name three colours.' }], max_tokens: 16, sampling: { temperature: 0 } },
+    { model: model.id, messages: [{ role: 'user', content: 'Name three colours.' }], max_tokens: 16, temperature: 0 },
     (d) => deltas.push(d),
   );
   const completion = await chat.wait();
@@ -101,7 +101,7 @@ test('chat and complete: deltas in order, the completion at the end, stop, bad r
   // The same request at temperature 0 gives the same text: greedy decoding through the binding.
   const again = [];
   const second = await (await jan.chat(
-    { model: model.id, messages: [{ role: 'user', content: 'Name three colours.' }], max_tokens: 16, sampling: { temperature: 0 } },
+    { model: model.id, messages: [{ role: 'user', content: 'Name three colours.' }], max_tokens: 16, temperature: 0 },
     (d) => again.push(d),
   )).wait();
   assert.equal(second.text, completion.text);
@@ -130,7 +130,7 @@ test('chat and complete: deltas in order, the completion at the end, stop, bad r
   const unknown = await rejection(jan.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, () => {}));
   assert.equal(unknown.status, 404);
   const malformed = await rejection(jan.chat({ model: model.id, messages: 'not a list' }, () => {}));
-  assert.deepEqual([malformed.code, malformed.status], ['invalid_request', 400]);
+  assert.deepEqual([malformed.code, malformed.status, malformed.param], ['invalid_body', 400, 'messages']);
 });
 
 test('concurrent generations all complete, each with its own text', async () => {

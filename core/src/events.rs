@@ -27,7 +27,7 @@ pub enum Event {
     /// A download finished and verified; the model is listed now.
     DownloadDone { download_id: String, model_id: String },
     /// A download stopped: `code` is the error's [`crate::Error::code`] (`cancelled` when cancelled).
-    DownloadFailed { download_id: String, model_id: String, code: String, message: String },
+    DownloadFailed { download_id: String, model_id: String, code: crate::error::ErrorCode, message: String },
     /// A model was added (downloaded, imported, or its model.json generated) or changed.
     ModelUpdated { model_id: String },
     /// A model was deleted.
@@ -74,7 +74,7 @@ pub enum ModelState {
     },
     Ready,
     Failed {
-        code: String,
+        code: crate::error::ErrorCode,
         message: String,
     },
     Stopped,

@@ -6,6 +6,7 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::error::ErrorCode;
 use crate::inference::{EngineSettings, FinishReason, StreamItem, ThreadReply, Timings, Usage};
 use crate::models::ModelFile;
 use crate::threads::Message;
@@ -113,16 +114,46 @@ pub async fn set_engine(jan: &Jan, name: &str, full_url: &str, api_key: Option<S
     Ok(engine(name, &settings))
 }
 
-/// OpenAI's answer to a delete.
-pub fn deleted(id: &str, object: &str) -> Value {
-    json!({"id": id, "object": object, "deleted": true})
+/// OpenAI's answer to a delete: the id, what was deleted, `deleted: true`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deleted {
+    pub id: String,
+    /// `model`, `thread.deleted`, `thread.message.deleted` or `assistant.deleted`, as OpenAI names them.
+    pub object: &'static str,
+    pub deleted: bool,
+}
+
+impl Deleted {
+    fn of(id: &str, object: &'static str) -> Self {
+        Deleted { id: id.to_owned(), object, deleted: true }
+    }
+
+    pub fn model(id: &str) -> Self {
+        Deleted::of(id, "model")
+    }
+
+    pub fn thread(id: &str) -> Self {
+        Deleted::of(id, "thread.deleted")
+    }
+
+    pub fn message(id: &str) -> Self {
+        Deleted::of(id, "thread.message.deleted")
+    }
+
+    pub fn assistant(id: &str) -> Self {
+        Deleted::of(id, "assistant.deleted")
+    }
 }
 
 /// A new message's `content` as Jan's parts: a string becomes one text part; a part whose `text` is a string
 /// gets Jan's `{value, annotations}`.
-pub fn normalise_content(body: &mut Value) -> Result<()> {
+fn normalise_content(body: &mut Value) -> Result<()> {
     if !body.is_object() {
-        return Err(Error::InvalidRequest("the message must be a JSON object".into()));
+        return Err(Error::Field {
+            code: ErrorCode::InvalidBody,
+            param: None,
+            message: "the message must be a JSON object".into(),
+        });
     }
     let Some(content) = body.get_mut("content") else { return Ok(()) };
     match content {
@@ -136,17 +167,31 @@ pub fn normalise_content(body: &mut Value) -> Result<()> {
         }
         Value::Null => *content = json!([]),
         _ => {
-            return Err(Error::InvalidRequest("`content` must be a string or an array of content parts".into()));
+            return Err(Error::field(
+                ErrorCode::InvalidType,
+                "content",
+                "`content` must be a string or an array of content parts",
+            ));
         }
     }
     Ok(())
 }
 
-/// A typed request from a client's JSON, with an error that names the field at fault.
+/// A typed request from a client's JSON, with an error that names the field at fault (see [`crate::json`]).
 pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T> {
-    let value = if value.is_null() { json!({}) } else { value };
-    serde_json::from_value(value)
-        .map_err(|e| Error::InvalidRequest(format!("the request does not have the expected fields and types: {e}")))
+    crate::json::from_value(value)
+}
+
+/// A new message from a client's JSON: `content` may be a string, OpenAI's parts or Jan's.
+pub fn new_message(mut value: Value) -> Result<crate::threads::NewMessage> {
+    normalise_content(&mut value)?;
+    parse(value)
+}
+
+/// A change to a message from a client's JSON, `content` as in [`new_message`].
+pub fn message_update(mut value: Value) -> Result<crate::threads::MessageUpdate> {
+    normalise_content(&mut value)?;
+    parse(value)
 }
 
 /// One event of a thread's reply, in order: `Message` (the pending assistant message), `Delta`s, then exactly one
@@ -169,7 +214,7 @@ impl ReplyEvent {
                 "finish_reason": finish_reason, "usage": usage, "timings": timings, "message": message}),
             ReplyEvent::Error(e) => {
                 let (_, kind) = e.http_status();
-                json!({"type": "error", "error": {"message": e.to_string(), "type": kind, "code": e.code()}})
+                json!({"type": "error", "error": {"message": e.public_message(), "type": kind, "code": e.code()}})
             }
         }
     }
@@ -244,8 +289,8 @@ mod tests {
         normalise_content(&mut body).unwrap();
         assert_eq!(body["content"][0]["text"], json!({"value": "a", "annotations": []}));
         let mut body = json!({"role": "user", "content": 3});
-        assert_eq!(normalise_content(&mut body).unwrap_err().code(), "invalid_request");
-        assert_eq!(normalise_content(&mut json!([1])).unwrap_err().code(), "invalid_request");
+        assert_eq!(normalise_content(&mut body).unwrap_err().code(), "invalid_type");
+        assert_eq!(normalise_content(&mut json!([1])).unwrap_err().code(), "invalid_body");
     }
 
     #[test]
@@ -255,7 +300,8 @@ mod tests {
             #[allow(dead_code)]
             title: String,
         }
-        let err = parse::<T>(json!({"title": 3})).unwrap_err().to_string();
-        assert!(err.contains("invalid type"), "{err}");
+        let err = parse::<T>(json!({"title": 3})).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
+        assert_eq!(err.param(), Some("title"));
     }
 }

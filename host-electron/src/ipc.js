@@ -4,8 +4,9 @@
 // is tested, under plain Node with the real addon.
 //
 // A handler never throws: Electron would keep only an Error's message. Every call answers
-// `{ok: true, value}` or `{ok: false, error: {message, code, status, type}}`, with the core's stable code and the
-// HTTP status host-web would use for it, so the one UI reports both hosts alike.
+// `{ok: true, value}` or `{ok: false, error: {message, code, param?}}` with the core's stable code; the UI reads
+// the code's HTTP status and OpenAI type from the core's one table (bindings-node/error-codes.json), as it does for
+// host-web's answers, so this file decides no status itself.
 
 'use strict';
 
@@ -19,30 +20,13 @@ const CHANNELS = Object.freeze({ invoke: 'jan:invoke', event: 'jan:event', reply
 /** Longest id or name accepted from the renderer (the core checks ids further: separators, `..`, ...). */
 const MAX_ID = 1024;
 
-/**
- * Statuses and OpenAI error types for the codes this module produces itself (the core's own errors carry theirs,
- * from `jan_core::error::status_for_code`).
- * @type {Record<string, [number, string]>}
- */
-const OWN_CODES = {
-  invalid_request: [400, 'invalid_request_error'],
-  unknown_method: [400, 'invalid_request_error'],
-  login_not_configured: [400, 'invalid_request_error'],
-  forbidden: [403, 'permission_error'],
-  unsupported: [422, 'invalid_request_error'],
-  internal: [500, 'server_error'],
-};
-
-/** An expected failure, with a stable code. */
+/** An expected failure, with one of the core's codes (`invalid_request`, `unknown_method`, ...). */
 class IpcError extends Error {
   /** @param {string} code @param {string} message */
   constructor(code, message) {
     super(message);
     this.name = 'IpcError';
     this.code = code;
-    const [status, type] = OWN_CODES[code] ?? OWN_CODES.internal;
-    this.status = status;
-    this.type = type;
   }
 }
 
@@ -236,30 +220,38 @@ function checkArgs(method, args) {
   });
 }
 
+/** napi's codes for an argument of the wrong kind. */
+const NAPI_ARGUMENT = /^(InvalidArg|\w+Expected)$/;
+
 /**
- * The contract's error object for any failure: the core's errors carry `code`, `status` and `type`; ours too;
- * anything else is internal.
+ * The contract's error object for any failure: the core's errors (and ours) carry a `code`; anything else is
+ * internal, and its message stays in the main process's log.
  * @param {unknown} e
- * @returns {{message: string, code: string, status: number, type: string}}
+ * @returns {{message: string, code: string, param?: string}}
  */
 function toIpcError(e) {
   const err = /** @type {any} */ (e);
-  const message = err instanceof Error ? err.message : String(e);
+  if (err instanceof IpcError) return { message: err.message, code: err.code };
+  // The core's errors come from the addon with `status` (the table's) and, for a bad field, `param`.
   if (err && typeof err.code === 'string' && typeof err.status === 'number') {
-    return {
-      message,
-      code: err.code,
-      status: err.status,
-      type: typeof err.type === 'string' ? err.type : err.status >= 500 ? 'server_error' : 'invalid_request_error',
-    };
+    /** @type {{message: string, code: string, param?: string}} */
+    const error = { message: String(err.message), code: err.code };
+    if (typeof err.param === 'string') error.param = err.param;
+    return error;
   }
   // napi's own argument errors (a value the core could not take): the caller's mistake.
-  if (err && typeof err.code === 'string' && /^(InvalidArg|\w+Expected)$/.test(err.code)) {
-    const [status, type] = OWN_CODES.invalid_request;
-    return { message, code: 'invalid_request', status, type };
+  if (err && typeof err.code === 'string' && NAPI_ARGUMENT.test(err.code)) {
+    return { message: String(err.message), code: 'invalid_request' };
   }
-  const [status, type] = OWN_CODES.internal;
-  return { message, code: 'internal', status, type };
+  return { message: 'Internal error; the app\'s log has the detail.', code: 'internal_error' };
+}
+
+/** Whether a failure is the app's own fault (logged) rather than the caller's. @param {unknown} e */
+function isInternal(e) {
+  const err = /** @type {any} */ (e);
+  if (err instanceof IpcError) return err.code === 'internal_error';
+  if (err && typeof err.code === 'string' && typeof err.status === 'number') return err.status >= 500;
+  return !(err && typeof err.code === 'string' && NAPI_ARGUMENT.test(err.code));
 }
 
 /**
@@ -419,14 +411,13 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
       if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
         throw new IpcError('unknown_method', `Unknown method ${JSON.stringify(String(method)).slice(0, 80)}.`);
       }
-      if (disposed) throw new IpcError('internal', 'Jan is shutting down.');
+      if (disposed) throw new IpcError('internal_error', 'Jan is shutting down.');
       const checked = checkArgs(method, args);
       const value = await methods[method](...checked);
       return { ok: true, value: value === undefined ? null : value };
     } catch (e) {
-      const error = toIpcError(e);
-      if (error.status >= 500) log(`jan: ${String(method)} failed`, e);
-      return { ok: false, error };
+      if (isInternal(e)) log(`jan: ${String(method)} failed`, e);
+      return { ok: false, error: toIpcError(e) };
     }
   }
 

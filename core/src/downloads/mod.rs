@@ -132,8 +132,8 @@ impl DownloadsApi {
                     inner.emit(Event::DownloadFailed {
                         model_id: download_id.clone(),
                         download_id,
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
+                        code: e.code(),
+                        message: e.public_message(),
                     });
                 }
             }

@@ -1,5 +1,10 @@
 //! The inference area of the facade: load / unload models, chat and text completions (local or remote), and
-//! replies in a Jan thread that are saved as they finish.
+//! replies in a Jan thread (`thread_reply.rs`).
+//!
+//! Every request goes the same way, whichever host sent it: [`super::prepare`] checks it and merges the model's
+//! parameters under its fields; a local model is loaded if needed and its [`Prompter`] renders, tokenizes and
+//! checks the prompt on the blocking pool; only then is the request queued. So everything wrong with a request is
+//! an `Err` of [`InferenceApi::chat`] / [`InferenceApi::complete`], before a host has answered anything.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,23 +12,20 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::engine::{Job, Prompt};
+use super::engine::Job;
+use super::prepare::{self, Resolved};
+use super::prompt::{Prompt, Prompter};
 use super::remote::{RemoteConfig, RemoteEngine};
+use super::request::{ChatCompletionRequest, TextCompletionRequest};
 use super::scheduler::LoadedModel;
 use super::stream::{CompletionStream, channel};
-use super::types::{
-    ChatMessage, ChatRequest, CompletionRequest, FinishReason, SamplingOptions, SamplingParams, StreamItem,
-};
+use super::types::{ChatMessage, ChatRequest, CompletionRequest};
 use crate::error::{Error, Result};
 use crate::events::{Event, ModelState};
 use crate::facade::Inner;
 use crate::ids::{self, IdKind};
-use crate::models::{ModelFile, ModelParameters};
+use crate::models::ModelFile;
 use crate::storage::{self, blocking};
-use crate::threads::{MessageStatus, MessageUpdate, NewMessage, Role};
-
-/// The metadata key of a saved reply's tool calls (OpenAI's `tool_calls` list), sent back with the conversation.
-const TOOL_CALLS: &str = "tool_calls";
 
 /// Settings of a remote engine (`engines/<engine>.json`, Jan's format: `full_url`, `api_key`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -38,19 +40,10 @@ pub struct EngineSettings {
     pub extra: Map<String, Value>,
 }
 
-/// A reply being generated in a thread.
-#[derive(Debug)]
-pub struct ThreadReply {
-    /// The assistant message, `pending` until the stream ends; then `ready`, `stopped` or `error` in the file.
-    pub message: crate::threads::Message,
-    /// The same text deltas as the `message_delta` events; dropping it or calling `stop` stops the reply.
-    pub stream: CompletionStream,
-}
-
 /// Inference. Get it from [`crate::Jan::inference`].
 #[derive(Debug, Clone)]
 pub struct InferenceApi {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl InferenceApi {
@@ -58,7 +51,7 @@ impl InferenceApi {
         InferenceApi { inner }
     }
 
-    fn jan(&self) -> crate::Jan {
+    pub(super) fn jan(&self) -> crate::Jan {
         crate::Jan::from_inner(self.inner.clone())
     }
 
@@ -114,49 +107,90 @@ impl InferenceApi {
         c
     }
 
-    /// Starts a chat completion. A local model is loaded first if needed; a full queue is `overloaded` at once.
-    pub async fn chat(&self, request: ChatRequest) -> Result<CompletionStream> {
+    /// Starts a chat completion. The request is checked and its prompt prepared first (a local model is loaded
+    /// if needed): any mistake, an unknown model or a prompt over the context is an `Err` here, before anything is
+    /// queued. A full queue is `overloaded` at once.
+    pub async fn chat(&self, request: ChatCompletionRequest) -> Result<CompletionStream> {
+        prepare::check_model_name(&request.model)?;
+        let messages = prepare::chat_messages(request.messages.as_deref())?;
         let model = self.jan().models().get(&request.model).await?;
-        if !model.is_local() {
-            let engine = self.remote(&model).await?;
-            let (tx, stream) = channel();
-            tokio::spawn(async move { engine.chat(&request, tx).await });
-            return Ok(stream);
-        }
-        let prompt = Prompt::Chat { messages: request.messages, tools: request.tools };
-        self.submit_local(&model, prompt, request.sampling.resolve(), request.max_tokens, request.stop).await
+        let resolved = prepare::resolve(&model.parameters, &request.fields)?;
+        let tools = request.tools.filter(|t| !t.is_null());
+        self.run_chat(&model, messages, tools, resolved).await
     }
 
-    /// Starts a raw text completion (no chat template).
-    pub async fn complete(&self, request: CompletionRequest) -> Result<CompletionStream> {
+    /// Starts a raw text completion (no chat template), prepared as [`InferenceApi::chat`].
+    pub async fn complete(&self, request: TextCompletionRequest) -> Result<CompletionStream> {
+        prepare::check_model_name(&request.model)?;
+        let prompt = prepare::prompt_text(request.prompt.as_ref())?;
         let model = self.jan().models().get(&request.model).await?;
+        let resolved = prepare::resolve(&model.parameters, &request.fields)?;
         if !model.is_local() {
+            let request = CompletionRequest {
+                model: model.id.clone(),
+                prompt,
+                sampling: resolved.sampling,
+                max_tokens: resolved.max_tokens,
+                stop: resolved.stop,
+            };
             let engine = self.remote(&model).await?;
             let (tx, stream) = channel();
             tokio::spawn(async move { engine.complete(&request, tx).await });
             return Ok(stream);
         }
-        let prompt = Prompt::Text(request.prompt);
-        self.submit_local(&model, prompt, request.sampling.resolve(), request.max_tokens, request.stop).await
+        self.submit_local(&model, Prompt::Text(prompt), resolved).await
     }
 
-    async fn submit_local(
+    /// A checked chat on `model`, local or remote (thread replies come here too).
+    pub(crate) async fn run_chat(
         &self,
         model: &ModelFile,
-        prompt: Prompt,
-        sampling: SamplingParams,
-        max_tokens: Option<u32>,
-        stop: Vec<String>,
+        messages: Vec<ChatMessage>,
+        tools: Option<Value>,
+        resolved: Resolved,
     ) -> Result<CompletionStream> {
-        let (tx, stream) = channel();
-        let job = Job { prompt, sampling, max_tokens, stop, out: tx, enqueued: Instant::now() };
-        if !self.inner.scheduler.is_loaded(&model.id) {
-            self.load(&model.id).await?;
+        if !model.is_local() {
+            let request = ChatRequest {
+                model: model.id.clone(),
+                messages,
+                sampling: resolved.sampling,
+                max_tokens: resolved.max_tokens,
+                stop: resolved.stop,
+                tools,
+            };
+            let engine = self.remote(model).await?;
+            let (tx, stream) = channel();
+            tokio::spawn(async move { engine.chat(&request, tx).await });
+            return Ok(stream);
         }
-        match self.inner.scheduler.submit(&model.id, job) {
-            Some(result) => result.map(|()| stream),
-            None => Err(Error::Engine(format!("model '{}' was unloaded while the request was queued", model.id))),
+        self.submit_local(model, Prompt::Chat { messages, tools }, resolved).await
+    }
+
+    /// Loads the model if needed, prepares the prompt on the blocking pool, and queues it. A model unloaded
+    /// between its preparation and the queue (evicted for another) is loaded again.
+    async fn submit_local(&self, model: &ModelFile, prompt: Prompt, resolved: Resolved) -> Result<CompletionStream> {
+        let prompt = Arc::new(prompt);
+        for _ in 0..3 {
+            let Some(prompter) = self.inner.scheduler.prompter(&model.id) else {
+                self.load(&model.id).await?;
+                continue;
+            };
+            let tokens = tokenize(prompter, prompt.clone()).await?;
+            let (tx, stream) = channel();
+            let job = Job {
+                tokens,
+                tools: prompt.tools().cloned(),
+                sampling: resolved.sampling.resolve(),
+                max_tokens: resolved.max_tokens,
+                stop: resolved.stop.clone(),
+                out: tx,
+                enqueued: Instant::now(),
+            };
+            if let Some(queued) = self.inner.scheduler.submit(&model.id, job) {
+                return queued.map(|()| stream);
+            }
         }
+        Err(Error::Engine(format!("model '{}' was unloaded while the request was prepared", model.id)))
     }
 
     /// A remote engine for a model whose `engine` is not local, from `engines/<engine>.json`.
@@ -207,118 +241,6 @@ impl InferenceApi {
         })
         .await
     }
-
-    /// Generates the assistant's reply to a thread (Jan's "send"): the thread's messages and its effective
-    /// settings (thread over assistant over model) make the request; a pending assistant message is appended,
-    /// text arrives as `message_delta` events and on the returned stream, and the message is saved as `ready`,
-    /// `stopped` or `error` when the reply ends. Dropping the stream stops the reply. Tool calls in the reply (the
-    /// request offers no tools yet, but an upstream may call some anyway) are saved in its `metadata.tool_calls`
-    /// and go back to the model with the conversation.
-    pub async fn reply_in_thread(&self, thread_id: &str) -> Result<ThreadReply> {
-        let jan = self.jan();
-        let thread = jan.threads().get(thread_id).await?;
-        let settings = jan.threads().effective_settings(thread_id).await?;
-        let model_id = settings
-            .model_id
-            .clone()
-            .ok_or_else(|| Error::InvalidRequest("the thread has no model; choose one first".into()))?;
-        let mut messages = Vec::new();
-        if let Some(instructions) = settings.instructions.as_deref().filter(|i| !i.trim().is_empty()) {
-            messages.push(ChatMessage::new("system", instructions));
-        }
-        for m in jan.threads().messages(thread_id).await? {
-            let usable = matches!(m.status, MessageStatus::Ready | MessageStatus::Stopped);
-            let text = m.text();
-            // A reply that called tools keeps its calls in `metadata.tool_calls` (see below).
-            let tool_calls = match m.role {
-                Role::Assistant => m.metadata.as_ref().and_then(|meta| meta.get(TOOL_CALLS)),
-                _ => None,
-            }
-            .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
-            if usable && (!text.is_empty() || tool_calls.is_some()) {
-                let role = match m.role {
-                    Role::System => "system",
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
-                    Role::Tool => "tool",
-                };
-                messages.push(ChatMessage { tool_calls: tool_calls.cloned(), ..ChatMessage::new(role, text) });
-            }
-        }
-        let parameters = &settings.parameters;
-        let request = ChatRequest {
-            model: model_id,
-            messages,
-            sampling: sampling_from(parameters),
-            max_tokens: parameters.max_tokens.map(|m| m.min(u32::MAX as u64) as u32),
-            stop: parameters.stop.clone().unwrap_or_default(),
-            tools: None,
-        };
-        let assistant_id = thread.assistant().map_or("jan", |a| a.assistant_id.as_str()).to_owned();
-        let mut engine = self.chat(request).await?;
-        let message = jan.threads().add_message(thread_id, NewMessage::pending_reply(assistant_id)).await?;
-        let (tx, stream) = channel();
-        let (inner, thread_id, message_id) = (self.inner.clone(), thread_id.to_owned(), message.id.clone());
-        tokio::spawn(async move {
-            let mut text = String::new();
-            let outcome = loop {
-                let item = tokio::select! {
-                    item = engine.recv() => item,
-                    _ = tx.cancelled() => { engine.stop(); engine.recv().await }
-                };
-                match item {
-                    Some(StreamItem::Delta(delta)) => {
-                        text.push_str(&delta);
-                        inner.emit(Event::MessageDelta {
-                            thread_id: thread_id.clone(),
-                            message_id: message_id.clone(),
-                            delta: delta.clone(),
-                        });
-                        tx.send(StreamItem::Delta(delta)).await;
-                    }
-                    Some(StreamItem::ToolCall(call)) => {
-                        tx.send(StreamItem::ToolCall(call)).await;
-                    }
-                    Some(StreamItem::Done(done)) => break Ok(done),
-                    Some(StreamItem::Error(e)) => break Err(e),
-                    None => break Err(Error::Cancelled("the reply".into())),
-                }
-            };
-            let jan = crate::Jan::from_inner(inner);
-            let update = match &outcome {
-                Ok(done) => {
-                    let status = match done.finish_reason {
-                        FinishReason::Cancelled => MessageStatus::Stopped,
-                        _ => MessageStatus::Ready,
-                    };
-                    let mut update = MessageUpdate::finish(done.text.clone(), status);
-                    let mut meta = Map::new();
-                    meta.insert("usage".into(), serde_json::to_value(done.usage).unwrap_or(Value::Null));
-                    meta.insert("timings".into(), serde_json::to_value(done.timings).unwrap_or(Value::Null));
-                    if !done.tool_calls.is_empty() {
-                        meta.insert(TOOL_CALLS.into(), serde_json::to_value(&done.tool_calls).unwrap_or(Value::Null));
-                    }
-                    update.metadata = Some(meta);
-                    update
-                }
-                Err(e) => {
-                    let mut update = MessageUpdate::finish(text, MessageStatus::Error);
-                    let mut meta = Map::new();
-                    meta.insert("error".into(), serde_json::json!({"code": e.code(), "message": e.to_string()}));
-                    update.metadata = Some(meta);
-                    update
-                }
-            };
-            if let Err(e) = jan.threads().update_message(&thread_id, &message_id, update).await {
-                tracing::warn!(thread = %thread_id, error = %e, "could not save the finished reply");
-            }
-            match outcome {
-                Ok(done) => tx.send(StreamItem::Done(done)).await,
-                Err(e) => tx.send(StreamItem::Error(e)).await,
-            };
-        });
-        Ok(ThreadReply { message, stream })
-    }
 }
 
 /// Totals over loaded models.
@@ -331,20 +253,7 @@ pub struct InferenceCounters {
     pub cached_tokens: usize,
 }
 
-/// Sampling from Jan's model / thread parameters: what they set is set; what they leave out stays unset (a local
-/// model then uses llama.cpp's default, a remote one the upstream's).
-pub fn sampling_from(p: &ModelParameters) -> SamplingOptions {
-    let int = |k: &str| p.extra.get(k).and_then(Value::as_u64);
-    let float = |k: &str| p.extra.get(k).and_then(Value::as_f64).map(|v| v as f32);
-    SamplingOptions {
-        temperature: p.temperature.map(|t| t as f32),
-        top_k: p.top_k.map(|k| k as usize),
-        top_p: p.top_p.map(|v| v as f32),
-        min_p: float("min_p"),
-        repeat_penalty: float("repeat_penalty"),
-        repeat_last_n: int("repeat_last_n").map(|v| v as usize),
-        frequency_penalty: p.frequency_penalty.map(|v| v as f32),
-        presence_penalty: p.presence_penalty.map(|v| v as f32),
-        seed: int("seed"),
-    }
+/// Renders and tokenizes on tokio's blocking pool: a long prompt never holds up an async worker or the engine.
+async fn tokenize(prompter: Arc<Prompter>, prompt: Arc<Prompt>) -> Result<Vec<u32>> {
+    blocking(move || prompter.tokens(&prompt)).await
 }

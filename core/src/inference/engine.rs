@@ -7,8 +7,8 @@
 //! - A request whose consumer went away or pressed stop is finished at the next step and its slot freed.
 //! - A new request takes the free slot whose cache shares the longest prefix with its prompt, and only the rest
 //!   of the prompt is processed: turn n+1 of a chat does not re-process turns 1..n.
-//! - Context policy: a prompt that does not fit the context (leaving room for one new token) is refused with
-//!   `context_length_exceeded`; generation stops with finish reason `length` when `max_tokens` is reached or the
+//! - Requests arrive tokenized and checked against the context ([`super::prompt::Prompter`], before queueing);
+//!   generation stops with finish reason `length` when `max_tokens` is reached or the
 //!   context is full, whichever comes first.
 //!
 //! The thread never touches the async runtime: it blocks on its own queue and hands tokens to the consumer through
@@ -20,29 +20,23 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::model::{KvCache, Model};
+use super::prompt::Prompter;
 use super::sampling::{Generation, Sampler};
 use super::stream::CompletionSender;
-use super::template::{ChatTemplate, RenderOptions};
-use super::tokenizer::Tokenizer;
 use super::tool_calls::{ToolCallParser, ToolParse};
-use super::types::{ChatMessage, Completion, FinishReason, SamplingParams, StreamItem, Timings, ToolCall, Usage};
+use super::types::{Completion, FinishReason, SamplingParams, StreamItem, Timings, ToolCall, Usage};
 use crate::error::{Error, Result};
 
 /// Prompt tokens processed per step: large enough for efficient matrix products, small enough that other slots
 /// and cancellation are served often.
 const PROMPT_CHUNK: usize = 256;
 
-/// What to generate from.
-#[derive(Debug, Clone)]
-pub(crate) enum Prompt {
-    Chat { messages: Vec<ChatMessage>, tools: Option<serde_json::Value> },
-    Text(String),
-}
-
-/// A request in the queue.
+/// A request in the queue, its prompt already tokenized.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub prompt: Prompt,
+    pub tokens: Vec<u32>,
+    /// The request's tools: the reply's calls are parsed out of its text.
+    pub tools: Option<serde_json::Value>,
     pub sampling: SamplingParams,
     pub max_tokens: Option<u32>,
     pub stop: Vec<String>,
@@ -68,9 +62,7 @@ pub struct EngineStats {
 /// What the engine thread needs; built by the scheduler when a model is loaded.
 pub(crate) struct EngineParts {
     pub model: Arc<Model>,
-    pub tokenizer: Arc<Tokenizer>,
-    pub template: ChatTemplate,
-    pub context: usize,
+    pub prompter: Arc<Prompter>,
     pub slots: usize,
 }
 
@@ -89,7 +81,7 @@ impl EngineHandle {
         let stats = Arc::new(EngineStats::default());
         let mut slots = Vec::with_capacity(parts.slots.max(1));
         for _ in 0..parts.slots.max(1) {
-            slots.push(Slot { cache: parts.model.new_cache(parts.context)?, job: None });
+            slots.push(Slot { cache: parts.model.new_cache(parts.prompter.context)?, job: None });
         }
         let engine = Engine { parts, slots, stats: stats.clone() };
         let thread = std::thread::Builder::new()
@@ -205,25 +197,18 @@ impl Engine {
         }
     }
 
-    /// Renders and tokenizes a request and puts it in the best free slot.
-    fn admit(&mut self, job: Job) {
+    /// Puts a request in the best free slot.
+    fn admit(&mut self, mut job: Job) {
         if job.out.is_cancelled() {
             finish_cancelled_before_start(job);
             return;
         }
-        let tokens = match self.tokenize(&job.prompt) {
-            Ok(t) => t,
-            Err(e) => {
-                job.out.blocking_send(StreamItem::Error(e));
-                return;
-            }
-        };
-        if tokens.is_empty() || tokens.len() >= self.parts.context {
-            let e = if tokens.is_empty() {
-                Error::InvalidRequest("the prompt is empty".into())
-            } else {
-                Error::ContextLengthExceeded { prompt_tokens: tokens.len(), context: self.parts.context }
-            };
+        let tokens = std::mem::take(&mut job.tokens);
+        let context = self.parts.prompter.context;
+        if tokens.is_empty() || tokens.len() >= context {
+            // The prompter checked this before queueing; a model reloaded with another context in between is the
+            // only way here.
+            let e = Error::ContextLengthExceeded { prompt_tokens: tokens.len(), context };
             job.out.blocking_send(StreamItem::Error(e));
             return;
         }
@@ -246,11 +231,8 @@ impl Engine {
         let mut sampler = Sampler::new(&job.sampling);
         sampler.accept_all(&tokens);
         let mut stops = job.stop.clone();
-        stops.extend(self.parts.template.stop_words());
-        let tools = match &job.prompt {
-            Prompt::Chat { tools: Some(tools), .. } => ToolCallParser::new(tools),
-            _ => None,
-        };
+        stops.extend(self.parts.prompter.template.stop_words());
+        let tools = job.tools.as_ref().and_then(ToolCallParser::new);
         self.stats.active.fetch_add(1, Ordering::SeqCst);
         self.stats.cached_tokens.fetch_add(reuse, Ordering::Relaxed);
         slot.job = Some(Active {
@@ -269,24 +251,6 @@ impl Engine {
             prompt_done: None,
             first_token: None,
         });
-    }
-
-    fn tokenize(&self, prompt: &Prompt) -> Result<Vec<u32>> {
-        let tok = &self.parts.tokenizer;
-        Ok(match prompt {
-            Prompt::Text(text) => tok.encode(text, true, false),
-            Prompt::Chat { messages, tools } => {
-                let template = &self.parts.template;
-                let opts = RenderOptions { tools: tools.clone(), ..Default::default() };
-                let rendered = template.render(messages, &opts)?;
-                // A template that writes BOS itself must not get a second one from the tokenizer.
-                if tok.add_bos() && template.starts_with_bos(&rendered) {
-                    tok.encode(template.strip_bos(&rendered), true, true)
-                } else {
-                    tok.encode(&rendered, true, true)
-                }
-            }
-        })
     }
 
     /// One unit of work for slot `i`: a prompt chunk, or one generated token. Returns the token to run next
@@ -351,7 +315,7 @@ impl Engine {
 
     fn try_step(&mut self, i: usize) -> Result<Step> {
         let model = &self.parts.model;
-        let tokenizer = &self.parts.tokenizer;
+        let tokenizer = &self.parts.prompter.tokenizer;
         let stats = &self.stats;
         let slot = &mut self.slots[i];
         let Some(a) = slot.job.as_mut() else { return Ok(Step::Continue) };

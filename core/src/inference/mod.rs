@@ -5,19 +5,25 @@ mod api;
 pub mod cpu_kernels;
 mod engine;
 pub mod model;
+mod prepare;
+mod prompt;
 pub mod remote;
+pub mod request;
 pub mod sampling;
 pub mod scheduler;
 pub mod stream;
 pub mod template;
+mod thread_reply;
 pub mod tokenizer;
 pub mod tool_calls;
 pub mod types;
 
-pub use api::{EngineSettings, InferenceApi, InferenceCounters, ThreadReply, sampling_from};
+pub use api::{EngineSettings, InferenceApi, InferenceCounters};
 pub use engine::EngineStats;
+pub use request::{ChatCompletionRequest, GenerationFields, InputMessage, TextCompletionRequest};
 pub use scheduler::{DeviceChoice, InferenceConfig, LoadedModel};
 pub use stream::{CompletionSender, CompletionStream, channel};
+pub use thread_reply::ThreadReply;
 pub use types::{
     ChatMessage, ChatRequest, Completion, CompletionRequest, FinishReason, FunctionCall, SamplingOptions,
     SamplingParams, StreamItem, Timings, ToolCall, Usage,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::engine::{EngineHandle, EngineParts, EngineStats, Job};
 use super::model::{Model, ModelConfig};
+use super::prompt::Prompter;
 use super::template::ChatTemplate;
 use super::tokenizer::Tokenizer;
 use crate::error::{Error, Result};
@@ -144,6 +145,7 @@ pub struct LoadedModel {
 
 struct Loaded {
     handle: EngineHandle,
+    prompter: Arc<Prompter>,
     info: LoadedModel,
     last_used: Instant,
 }
@@ -181,6 +183,11 @@ impl Scheduler {
         let loaded = map.get_mut(model_id)?;
         loaded.last_used = Instant::now();
         Some(loaded.handle.submit(job))
+    }
+
+    /// A loaded model's template and tokenizer, to prepare prompts with; `None` when it is not loaded.
+    pub(crate) fn prompter(&self, model_id: &str) -> Option<Arc<Prompter>> {
+        self.map().get(model_id).map(|l| l.prompter.clone())
     }
 
     pub(crate) fn is_loaded(&self, model_id: &str) -> bool {
@@ -226,7 +233,7 @@ impl Scheduler {
         drop(marked);
         let state = match &result {
             Ok(()) => ModelState::Ready,
-            Err(e) => ModelState::Failed { code: e.code().to_owned(), message: e.to_string() },
+            Err(e) => ModelState::Failed { code: e.code(), message: e.public_message() },
         };
         inner.emit(Event::ModelState { model_id, state });
         result
@@ -272,7 +279,7 @@ impl Scheduler {
         let events = inner.clone();
         let model_id = model.id.clone();
         let ngl = model.settings.ngl;
-        let (handle, device_name) = blocking(move || {
+        let (handle, prompter, device_name) = blocking(move || {
             let (device, device_name) = config.device.device(ngl)?;
             let mut last = Instant::now();
             let mut report = |p: f32| {
@@ -283,8 +290,9 @@ impl Scheduler {
                 }
             };
             let model = Arc::new(Model::load(&path, &info, &device, &mut report)?);
-            let parts = EngineParts { model, tokenizer: Arc::new(tokenizer), template, context, slots };
-            Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, device_name))
+            let prompter = Arc::new(Prompter { tokenizer: Arc::new(tokenizer), template, context });
+            let parts = EngineParts { model, prompter: prompter.clone(), slots };
+            Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, prompter, device_name))
         })
         .await?;
         tracing::info!(model = %model.id, device = %device_name, context, slots, "model loaded");
@@ -298,7 +306,7 @@ impl Scheduler {
             queued: 0,
             active: 0,
         };
-        self.map().insert(model.id.clone(), Loaded { handle, info, last_used: Instant::now() });
+        self.map().insert(model.id.clone(), Loaded { handle, prompter, info, last_used: Instant::now() });
         Ok(())
     }
 

@@ -56,6 +56,14 @@ impl ModelsApi {
         self.inner.object_dir("models", IdKind::Model, id)
     }
 
+    /// The folder of a model the caller names: an id that cannot be one is a model that does not exist.
+    fn existing_dir(&self, id: &str) -> Result<PathBuf> {
+        self.dir(id).map_err(|e| match e {
+            Error::InvalidId { .. } => Error::model_not_found(id),
+            other => other,
+        })
+    }
+
     /// The models ready to use: local models whose files are complete, and remote-engine models. Sorted by id.
     pub async fn list(&self) -> Result<Vec<ModelFile>> {
         let area = self.inner.area_dir("models");
@@ -88,14 +96,15 @@ impl ModelsApi {
     }
 
     /// One ready model (see [`ModelsApi::list`]).
+    /// An unknown id (or one that could never name a model) is `model_not_found`.
     pub async fn get(&self, id: &str) -> Result<ModelFile> {
-        let dir = self.dir(id)?;
+        let dir = self.existing_dir(id)?;
         if self.inner.downloads.active_ids().iter().any(|d| d == id) {
-            return Err(Error::not_found("model", id));
+            return Err(Error::model_not_found(id));
         }
         let model_id = id.to_owned();
         let (model, generated) =
-            blocking(move || read_ready(&dir, &model_id)?.ok_or_else(|| Error::not_found("model", model_id))).await?;
+            blocking(move || read_ready(&dir, &model_id)?.ok_or_else(|| Error::model_not_found(model_id))).await?;
         if generated {
             self.inner.emit(Event::ModelUpdated { model_id: id.to_owned() });
         }
@@ -119,9 +128,7 @@ impl ModelsApi {
 
     /// Downloads a catalog model; the handle resolves when it is listed.
     pub async fn download(&self, id: &str) -> Result<DownloadHandle> {
-        ids::check(IdKind::Model, id)?;
-        let model =
-            self.catalog().into_iter().find(|m| m.id == id).ok_or_else(|| Error::not_found("catalog model", id))?;
+        let model = self.catalog().into_iter().find(|m| m.id == id).ok_or_else(|| Error::model_not_found(id))?;
         crate::Jan::from_inner(self.inner.clone()).downloads().start(model).await
     }
 
@@ -156,13 +163,13 @@ impl ModelsApi {
 
     /// Changes a model's model.json; fields the core does not know are kept.
     pub async fn update(&self, id: &str, update: ModelUpdate) -> Result<ModelFile> {
-        let dir = self.dir(id)?;
+        let dir = self.existing_dir(id)?;
         let _guard = self.inner.locks.lock(format!("model/{id}")).await;
         let model_id = id.to_owned();
         let model = blocking(move || {
             let path = dir.join(MODEL_FILE);
             if !path.is_file() {
-                return Err(Error::not_found("model", model_id));
+                return Err(Error::model_not_found(model_id));
             }
             let mut model: ModelFile = storage::read_json(&path)?;
             model.id.clone_from(&model_id);
@@ -178,7 +185,7 @@ impl ModelsApi {
 
     /// Deletes a model: its folder with model.json and files. A download in progress for it is cancelled first.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        let dir = self.dir(id)?;
+        let dir = self.existing_dir(id)?;
         let downloads = crate::Jan::from_inner(self.inner.clone()).downloads();
         downloads.cancel_and_wait(id).await;
         // A loaded model is stopped first (its running requests end as cancelled).
@@ -189,7 +196,7 @@ impl ModelsApi {
         let model_id = id.to_owned();
         blocking(move || {
             if !dir.is_dir() {
-                return Err(Error::not_found("model", model_id));
+                return Err(Error::model_not_found(model_id));
             }
             storage::remove_dir(&dir)
         })

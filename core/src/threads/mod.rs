@@ -66,6 +66,8 @@ pub struct EffectiveSettings {
     pub instructions: Option<String>,
     pub settings: ModelSettings,
     pub parameters: ModelParameters,
+    /// The model.json of `model_id`, read once for the whole request; `None` when it does not exist.
+    pub model: Option<crate::models::ModelFile>,
 }
 
 /// Threads and messages. Get it from [`crate::Jan::threads`].
@@ -252,7 +254,7 @@ impl ThreadsApi {
         let model = match &model_id {
             Some(m) => match jan.models().get(m).await {
                 Ok(model) => Some(model),
-                Err(Error::NotFound { .. } | Error::InvalidId { .. }) => None,
+                Err(Error::ModelNotFound { .. }) => None,
                 Err(e) => return Err(e),
             },
             None => None,
@@ -283,6 +285,7 @@ impl ThreadsApi {
                 .or_else(|| assistant.as_ref().and_then(|a| a.instructions.clone())),
             settings: parse(settings, id, "settings")?,
             parameters: parse(parameters, id, "parameters")?,
+            model,
         })
     }
 }

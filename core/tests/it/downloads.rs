@@ -291,5 +291,5 @@ async fn a_catalog_model_downloads_from_a_mirror() {
     assert_eq!(model.name, entry.name);
     assert_eq!(jan.models().get("gemma3-270m-q4_k_m").await.unwrap().id, "gemma3-270m-q4_k_m");
     assert_eq!(std::fs::read(dir.path().join("models/gemma3-270m-q4_k_m").join(&source.filename)).unwrap(), *bytes);
-    assert_eq!(jan.models().download("no-such-model").await.unwrap_err().code(), "not_found");
+    assert_eq!(jan.models().download("no-such-model").await.unwrap_err().code(), "model_not_found");
 }

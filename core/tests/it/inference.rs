@@ -8,8 +8,8 @@ use crate::common::fake_openai;
 use std::time::{Duration, Instant};
 
 use jan_core::inference::{
-    ChatMessage, ChatRequest, CompletionRequest, FinishReason, InferenceConfig, SamplingOptions, SamplingParams,
-    StreamItem,
+    ChatCompletionRequest, FinishReason, GenerationFields, InferenceConfig, InputMessage, SamplingOptions,
+    SamplingParams, StreamItem, TextCompletionRequest,
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile};
 use jan_core::threads::{MessageStatus, NewMessage, NewThread, Role, ThreadModel, ThreadUpdate};
@@ -33,15 +33,9 @@ async fn setup(inference: InferenceConfig, ctx: u64, slots: u64) -> (tempfile::T
     (dir, jan)
 }
 
-fn chat(text: &str, max_tokens: u32, sampling: impl Into<SamplingOptions>) -> ChatRequest {
-    ChatRequest {
-        model: QWEN.into(),
-        messages: vec![ChatMessage::new("user", text)],
-        sampling: sampling.into(),
-        max_tokens: Some(max_tokens),
-        stop: Vec::new(),
-        tools: None,
-    }
+fn chat(text: &str, max_tokens: u32, sampling: impl Into<SamplingOptions>) -> ChatCompletionRequest {
+    let fields = GenerationFields::from(sampling.into()).with_max_tokens(max_tokens);
+    ChatCompletionRequest::new(QWEN, vec![InputMessage::text("user", text)], fields)
 }
 
 /// Reads a stream to its end: (deltas, completion).
@@ -130,7 +124,7 @@ async fn seeds_reproduce_and_stop_strings_are_never_emitted() {
     let stop = words[3].to_owned();
     let cut = greedy.text.find(&stop).unwrap();
     let mut request = chat(prompt, 24, SamplingParams::greedy());
-    request.stop = vec![stop.clone()];
+    request.fields.stop = Some(json!([stop.clone()]));
     let (deltas, stopped) = drain(jan.inference().chat(request).await.unwrap()).await;
     assert_eq!(stopped.finish_reason, FinishReason::Stop);
     assert_eq!(stopped.text, greedy.text[..cut]);
@@ -188,8 +182,9 @@ async fn the_next_turn_reuses_the_cached_prefix() {
     assert_eq!(one.timings.cache_n, 0);
 
     let mut second = first.clone();
-    second.messages.push(ChatMessage::new("assistant", one.text.clone()));
-    second.messages.push(ChatMessage::new("user", "And three animals."));
+    let turns = second.messages.get_or_insert_default();
+    turns.push(InputMessage::text("assistant", one.text.clone()));
+    turns.push(InputMessage::text("user", "And three animals."));
     let (_, two) = drain(jan.inference().chat(second).await.unwrap()).await;
     // Turn one's prompt came from the cache: only the new turn was processed.
     assert!(two.timings.cache_n >= one.usage.prompt_tokens - 1, "{:?} vs {:?}", two.timings, one.usage);
@@ -206,9 +201,10 @@ async fn the_next_turn_reuses_the_cached_prefix() {
 async fn prompts_longer_than_the_context_are_refused_and_generation_stops_when_it_is_full() {
     let (_dir, jan) = setup(InferenceConfig::default(), 64, 1).await;
     let long = "word ".repeat(200);
-    let err = jan.inference().chat(chat(&long, 8, SamplingParams::greedy())).await.unwrap();
-    let err = err.collect().await.unwrap_err();
+    // Refused before it is queued: the caller has it before any stream exists.
+    let err = jan.inference().chat(chat(&long, 8, SamplingParams::greedy())).await.unwrap_err();
     assert_eq!(err.code(), "context_length_exceeded", "{err}");
+    assert_eq!(jan.inference().counters().queued + jan.inference().counters().active, 0);
 
     let (_, done) =
         drain(jan.inference().chat(chat("Count to one hundred.", 1000, SamplingParams::greedy())).await.unwrap()).await;
@@ -219,13 +215,8 @@ async fn prompts_longer_than_the_context_are_refused_and_generation_stops_when_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_completions_skip_the_chat_template() {
     let (_dir, jan) = setup(InferenceConfig::default(), 512, 1).await;
-    let request = CompletionRequest {
-        model: QWEN.into(),
-        prompt: "The capital of France is".into(),
-        sampling: SamplingOptions::greedy(),
-        max_tokens: Some(2),
-        stop: Vec::new(),
-    };
+    let request =
+        TextCompletionRequest::new(QWEN, "The capital of France is", GenerationFields::greedy().with_max_tokens(2));
     let (_, done) = drain(jan.inference().complete(request).await.unwrap()).await;
     assert_eq!(done.usage.prompt_tokens, 5, "no template around the prompt");
     assert_eq!(done.text, " Paris.", "llama.cpp's greedy continuation");
@@ -280,11 +271,11 @@ async fn unsupported_architectures_and_unknown_models_are_clear_errors() {
     assert!(err.to_string().contains("mamba"), "{err}");
     assert_eq!(
         jan.inference()
-            .chat(ChatRequest { model: "ghost".into(), ..chat("x", 1, SamplingParams::greedy()) })
+            .chat(ChatCompletionRequest { model: "ghost".into(), ..chat("x", 1, SamplingParams::greedy()) })
             .await
             .unwrap_err()
             .code(),
-        "not_found"
+        "model_not_found"
     );
 }
 
@@ -301,7 +292,7 @@ async fn remote_models_stream_from_the_configured_engine() {
     jan.models().create(remote).await.unwrap();
     let err = jan
         .inference()
-        .chat(ChatRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
+        .chat(ChatCompletionRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
         .await
         .unwrap_err();
     assert_eq!(err.code(), "invalid_request", "no URL configured yet: {err}");
@@ -312,7 +303,7 @@ async fn remote_models_stream_from_the_configured_engine() {
         .unwrap();
     let stream = jan
         .inference()
-        .chat(ChatRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
+        .chat(ChatCompletionRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })
         .await
         .unwrap();
     let (deltas, done) = drain(stream).await;
@@ -358,7 +349,7 @@ async fn tool_calls_from_the_real_model_come_out_typed() {
     let system = "You can call get_weather(city). To call it, answer with only a JSON object \
                   {\"name\": \"get_weather\", \"arguments\": {\"city\": ...}}.";
     let mut request = chat(question, 80, SamplingOptions::greedy());
-    request.messages.insert(0, ChatMessage::new("system", system));
+    request.messages.get_or_insert_default().insert(0, InputMessage::text("system", system));
     let (deltas, done) = drain(jan.inference().chat(request).await.unwrap()).await;
     assert!(done.text.contains("get_weather"), "{:?}", done.text);
     assert_eq!(deltas.concat(), done.text);

@@ -208,7 +208,7 @@ async fn lists_the_complete_local_models_and_the_remote_one() {
 
     // (d) and (e): present on disk, not ready.
     for id in ["llama2-chat-7b-q4", "openhermes-neural-7b"] {
-        assert_eq!(jan.models().get(id).await.unwrap_err().code(), "not_found", "{id}");
+        assert_eq!(jan.models().get(id).await.unwrap_err().code(), "model_not_found", "{id}");
     }
     assert_eq!(jan.models().get("mistral-ins-7b-q4").await.unwrap(), *mistral);
     assert_eq!(

@@ -9,6 +9,7 @@ mod assistants;
 mod batched_decode;
 mod chat_template;
 mod downloads;
+mod generated;
 mod greedy_llama_cpp;
 mod id_validation;
 mod inference;

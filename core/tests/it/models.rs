@@ -155,9 +155,9 @@ async fn remote_models_are_listed_without_files_and_delete_removes_everything() 
     assert!(!dir.path().join("models/gpt-4o-mini").exists());
     assert!(jan.models().list().await.unwrap().is_empty());
     assert!(matches!(events.recv().await, Some(Event::ModelDeleted { model_id }) if model_id == "gpt-4o-mini"));
-    assert_eq!(jan.models().delete("gpt-4o-mini").await.unwrap_err().code(), "not_found");
-    assert_eq!(jan.models().get("gpt-4o-mini").await.unwrap_err().code(), "not_found");
-    assert_eq!(jan.models().weights_path("never-existed").await.unwrap_err().code(), "not_found");
+    assert_eq!(jan.models().delete("gpt-4o-mini").await.unwrap_err().code(), "model_not_found");
+    assert_eq!(jan.models().get("gpt-4o-mini").await.unwrap_err().code(), "model_not_found");
+    assert_eq!(jan.models().weights_path("never-existed").await.unwrap_err().code(), "model_not_found");
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ pub use sessions::COOKIE;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
+use jan_core::error::ErrorCode;
 
 /// SHA-256 of a secret: what is stored and compared.
 fn digest(secret: &str) -> [u8; 32] {
@@ -147,11 +148,11 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
 
     if let Some(key) = bearer(headers) {
         if !auth.keys.check(key) {
-            return ApiError::unauthorized("Incorrect API key provided.").into_response();
+            return ApiError::new(ErrorCode::InvalidApiKey, "Incorrect API key provided.").into_response();
         }
         if area == Area::Ui {
-            return ApiError::forbidden(
-                "api_key_not_allowed",
+            return ApiError::new(
+                ErrorCode::ApiKeyNotAllowed,
                 "API keys work on /v1 and /metrics only; log in instead",
             )
             .into_response();
@@ -167,12 +168,12 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
         .is_some_and(|token| auth.sessions.is_valid(token));
     let open = !auth.required();
     if open && !auth.insecure && !host_is_loopback(headers) {
-        return ApiError::forbidden("host_not_allowed", "this server only answers requests addressed to localhost")
+        return ApiError::new(ErrorCode::HostNotAllowed, "this server only answers requests addressed to localhost")
             .into_response();
     }
     if session || open {
         if changes_state && !origin_allowed(auth, headers, !open) {
-            return ApiError::forbidden("cross_origin", "cross-origin requests that change state are refused")
+            return ApiError::new(ErrorCode::CrossOrigin, "cross-origin requests that change state are refused")
                 .into_response();
         }
         return next.run(req).await;
@@ -185,7 +186,7 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
     } else {
         "An API key is required (Authorization: Bearer ...)."
     };
-    ApiError::unauthorized(message).into_response()
+    ApiError::new(ErrorCode::InvalidApiKey, message).into_response()
 }
 
 /// `Authorization: Bearer <key>`.

@@ -12,6 +12,7 @@ use super::sessions::{self, COOKIE};
 use super::{client_ip, peer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use jan_core::error::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,23 +57,18 @@ async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Respons
     }
     let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
         .await
-        .map_err(|_| ApiError::bad_request("invalid_body", "the body is too large"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidBody, "the body is too large"))?;
     let creds: Credentials = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("expected {{\"username\", \"password\"}}: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("expected {{\"username\", \"password\"}}: {e}")))?;
     if !auth.has_login() {
-        return Err(ApiError::bad_request("login_not_configured", "no login is configured on this server"));
+        return Err(ApiError::new(ErrorCode::LoginNotConfigured, "no login is configured on this server"));
     }
     if !auth.login_matches(&creds.username, &creds.password) {
         tracing::warn!(client = %ip, "failed login");
         if let Some(wait) = auth.limiter.failed(ip) {
             return Err(too_many(wait));
         }
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "invalid_credentials",
-            "wrong username or password",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
     }
     auth.limiter.succeeded(ip);
     let token = auth.sessions.create();
@@ -87,7 +83,7 @@ async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Respons
 
 fn too_many(wait: std::time::Duration) -> ApiError {
     let seconds = wait.as_secs().max(1);
-    ApiError::too_many("too_many_attempts", format!("too many failed logins; try again in {seconds} s"))
+    ApiError::new(ErrorCode::TooManyAttempts, format!("too many failed logins; try again in {seconds} s"))
 }
 
 async fn logout(State(state): State<AppState>, req: Request) -> Response {
@@ -138,7 +134,7 @@ struct NewKey {
 async fn create_key(State(state): State<AppState>, Json(new): Json<NewKey>) -> ApiResult<Response> {
     let name = new.name.trim();
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("invalid_name", "a key name has at most 100 characters"));
+        return Err(ApiError::new(ErrorCode::InvalidName, "a key name has at most 100 characters"));
     }
     let (key, stored) =
         state.auth.keys.create(if name.is_empty() { "API key" } else { name }).map_err(ApiError::internal)?;

@@ -1,16 +1,19 @@
 //! The router: every route, and the layers around them (request ids, logs without secrets, body limit,
-//! authentication, CORS allow-list).
+//! authentication, CORS allow-list, OpenAI-shaped transport errors).
 
 mod health;
 pub mod jan;
+pub mod json_body;
 pub mod openai;
+pub mod sse;
+mod transport_errors;
 pub mod ui;
 pub mod ui_api;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -48,9 +51,11 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                // The body limit (model uploads excepted) and OpenAI-shaped transport errors.
-                .layer(middleware::from_fn_with_state(state.clone(), openai::limit_body)),
+                // OpenAI-shaped errors for what axum answers itself (405, path rejections).
+                .layer(middleware::from_fn_with_state(state.clone(), transport_errors::openai_shaped)),
         )
+        // The limit of bodies read by extractors (`ApiJson`); a model upload reads its raw body, unlimited.
+        .layer(DefaultBodyLimit::max(json_body::limit_bytes(state.config.max_body_mb)))
         .with_state(state)
 }
 
@@ -65,16 +70,14 @@ async fn count(State(state): State<AppState>, req: Request, next: Next) -> Respo
 /// completion, reading a body). Streams run on after their headers; model uploads (GBs) have no limit. Past it,
 /// a 504 in OpenAI's shape; dropping the handler's future drops its completion stream, which stops generation.
 async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path() == openai::UPLOAD_PATH {
+    if req.uri().path() == jan::UPLOAD_PATH {
         return next.run(req).await;
     }
     let limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => crate::error::ApiError::new(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
-            "server_error",
-            "timeout",
+            jan_core::error::ErrorCode::Timeout,
             format!("the request took longer than {} s", limit.as_secs()),
         )
         .into_response(),

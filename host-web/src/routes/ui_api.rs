@@ -12,7 +12,7 @@ use std::convert::Infallible;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::Event as SseEvent;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
@@ -21,7 +21,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
-use crate::routes::openai::{ApiJson, SSE_KEEP_ALIVE, json_event, sse_response};
+use crate::routes::json_body::ApiJson;
+use crate::routes::sse::{json_event, sse_response};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,7 +44,7 @@ async fn events(State(state): State<AppState>) -> Response {
             Err(_) => SseEvent::default().comment("an event could not be serialised"),
         })
     });
-    sse_response(Sse::new(stream).keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE)))
+    sse_response(stream)
 }
 
 async fn system(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -95,5 +96,5 @@ async fn reply(State(state): State<AppState>, Path(id): Path<String>) -> ApiResu
         }
         Ok::<_, Infallible>(json_event(&event.to_json()))
     });
-    Ok(sse_response(Sse::new(events).keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE))))
+    Ok(sse_response(events))
 }

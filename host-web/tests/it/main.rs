@@ -17,5 +17,6 @@ mod auth_matrix;
 mod bad_input;
 mod openai_python;
 mod openapi_routes;
+mod request_table;
 mod server_process;
 mod tool_calls;

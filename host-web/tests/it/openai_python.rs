@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::common::{MODEL, Server};
 
 /// `$JAN_TEST_PYTHON`, else the environment `ci/python-env.sh` makes.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let python = std::env::var_os("JAN_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/jan-test-venv/bin/python")
     });

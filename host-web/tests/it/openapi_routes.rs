@@ -29,7 +29,7 @@ fn routes_in_sources() -> BTreeSet<(String, String)> {
     }
     let mut sources = Vec::new();
     walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut sources);
-    let constants = [("UPLOAD_PATH", jan_server::routes::openai::UPLOAD_PATH)];
+    let constants = [("UPLOAD_PATH", jan_server::routes::jan::UPLOAD_PATH)];
     let mut routes = BTreeSet::new();
     for source in &sources {
         for (start, _) in source.match_indices(".route(") {

@@ -31,6 +31,7 @@ import {
   type Thread,
   type ThreadUpdate,
 } from './types';
+import { errorInfo } from './error-codes';
 
 export interface HttpOptions {
   /** Prefix for every path. '' (the default) keeps URLs relative to the page; tests pass the server's address. */
@@ -267,8 +268,8 @@ export class HttpClient implements JanClient {
             timings: event.timings,
           };
         } else if (event.type === 'error') {
-          const status = event.error.code === 'overloaded' ? 429 : undefined;
-          throw new JanError(event.error.message, event.error.code ?? 'reply_failed', status, event.error.type);
+          const code = event.error.code ?? 'reply_failed';
+          throw new JanError(event.error.message, code, errorInfo(code).status, event.error.type);
         }
       }
       if (controller.signal.aborted) return { ...outcome, stopped: true };

@@ -31,6 +31,7 @@ import {
   type Thread,
   type ThreadUpdate,
 } from './types';
+import { errorInfo } from './error-codes';
 
 /**
  * The request/response methods of the contract: the `JanClient` method of the same name, with the same positional
@@ -84,11 +85,12 @@ export type IpcMethod = (typeof IPC_METHODS)[number];
 /**
  * What every `invoke` resolves with. Electron's `ipcRenderer.invoke` keeps only the message of an Error thrown in
  * the main process, so handlers never throw: they answer `{ok: false, error}` with the core's stable `code` (and
- * the HTTP status host-web would use for it, so both transports report the same thing).
+ * the field at fault, `param`); the code's HTTP status and type come from the core's table (`error-codes.ts`), the
+ * same host-web answers with, so both transports report the same thing.
  */
 export type IpcResult<T = unknown> =
   | { ok: true; value: T }
-  | { ok: false; error: { message: string; code: string; status?: number; type?: string } };
+  | { ok: false; error: { message: string; code: string; param?: string; status?: number; type?: string } };
 
 /** `importModel`'s argument: a path on this machine when the preload can tell one, else the file's bytes. */
 export interface IpcImportRequest {
@@ -165,8 +167,9 @@ export class IpcClient implements JanClient {
       throw new JanError(`The desktop app sent an unreadable answer to ${method}.`, 'bad_response');
     }
     if (result.ok) return result.value as T;
-    const { message, code, status, type } = result.error;
-    return Promise.reject(new JanError(message, code, status, type));
+    const { message, code } = result.error;
+    const { status, type } = errorInfo(code);
+    return Promise.reject(new JanError(message, code, result.error.status ?? status, result.error.type ?? type));
   }
 
   // Auth: the desktop has no login.
@@ -174,7 +177,7 @@ export class IpcClient implements JanClient {
     return { login_required: false, authenticated: true };
   }
   async login(): Promise<void> {
-    throw new JanError('The desktop app has no login.', 'login_not_configured', 400);
+    throw new JanError('The desktop app has no login.', 'login_not_configured', errorInfo('login_not_configured').status);
   }
   async logout(): Promise<void> {}
   listApiKeys(): Promise<ApiKey[]> {

@@ -5,11 +5,12 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use jan_core::assistants::{Assistant, AssistantUpdate, NewAssistant};
+use jan_core::views;
 use serde_json::Value;
 
-use super::{deleted, list};
+use super::list;
 use crate::error::ApiResult;
-use crate::routes::openai::ApiJson;
+use crate::routes::json_body::ApiJson;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -41,7 +42,7 @@ async fn update_assistant(
     Ok(Json(state.jan.assistants().update(&id, update).await?))
 }
 
-async fn delete_assistant(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn delete_assistant(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<views::Deleted>> {
     state.jan.assistants().delete(&id).await?;
-    Ok(Json(deleted(&id, "assistant.deleted")))
+    Ok(Json(views::Deleted::assistant(&id)))
 }

@@ -6,6 +6,8 @@ mod assistants;
 mod models;
 mod threads;
 
+pub use models::UPLOAD_PATH;
+
 use axum::Router;
 use serde_json::{Value, json};
 
@@ -19,5 +21,3 @@ pub fn router() -> Router<AppState> {
 fn list<T: serde::Serialize>(items: &[T]) -> Value {
     json!({"object": "list", "data": items})
 }
-
-use jan_core::views::deleted;

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::StreamExt;
+use jan_core::error::ErrorCode;
 use jan_core::ids::{self, IdKind};
 use jan_core::models::{ImportMode, ImportRequest};
 use jan_core::views;
@@ -19,10 +20,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use super::{deleted, list};
+use super::list;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openai::{UPLOAD_PATH, find_model, model_error};
 use crate::state::AppState;
+
+/// The one route whose body is not limited: model uploads (GBs), streamed to disk.
+pub const UPLOAD_PATH: &str = "/v1/models/import";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,12 +45,12 @@ async fn list_models(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::model(&find_model(&state, &id).await?)))
+    Ok(Json(views::model(&state.jan.models().get(&id).await?)))
 }
 
-async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    state.jan.models().delete(&id).await.map_err(|e| model_error(&id, e))?;
-    Ok(Json(deleted(&id, "model")))
+async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<views::Deleted>> {
+    state.jan.models().delete(&id).await?;
+    Ok(Json(views::Deleted::model(&id)))
 }
 
 /// GET and DELETE of a model whose id is "import" (the upload route's path).
@@ -56,33 +59,25 @@ async fn model_named_import(state: State<AppState>, method: Method, uri: Uri) ->
     match method {
         Method::GET => get_model(state, Path(id)).await.into_response(),
         Method::DELETE => delete_model(state, Path(id)).await.into_response(),
-        _ => ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request_error",
-            "method_not_allowed",
-            format!("{method} is not allowed on {}", uri.path()),
-        )
-        .into_response(),
+        _ => ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}", uri.path()))
+            .into_response(),
     }
 }
 
 /// Loads a model (Jan's "start"); answers when it is ready.
 async fn start_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::start_model(&state.jan, &id).await.map_err(|e| model_error(&id, e))?))
+    Ok(Json(views::start_model(&state.jan, &id).await?))
 }
 
 /// Unloads a model (Jan's "stop"); a model that is not loaded is already stopped.
 async fn stop_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::stop_model(&state.jan, &id).await.map_err(|e| model_error(&id, e))?))
+    Ok(Json(views::stop_model(&state.jan, &id).await?))
 }
 
 /// Starts downloading a catalog model and answers at once; progress, completion and failure are events on
 /// `/api/events`, the downloads in flight are `GET /api/downloads`.
 async fn download_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let body = views::download_model(&state.jan, &id).await.map_err(|e| match e {
-        jan_core::Error::NotFound { .. } => ApiError::model_not_found(&id),
-        other => other.into(),
-    })?;
+    let body = views::download_model(&state.jan, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
@@ -126,9 +121,7 @@ async fn import_model(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/") {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request_error",
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the .gguf file as the raw request body (Content-Type: application/octet-stream), not as a form",
         ));
     }
@@ -139,8 +132,8 @@ async fn import_model(
         (Some(name), _) => ids::check(IdKind::FileName, name)?.to_owned(),
         (None, Some(id)) => format!("{id}.gguf"),
         (None, None) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
+            return Err(ApiError::new(
+                ErrorCode::MissingField,
                 "give the file's name (?file_name=model.gguf) or the model's id (?id=...)",
             ));
         }
@@ -152,7 +145,7 @@ async fn import_model(
     let path = dir.join(&file_name);
     let written = save_body(body, &path).await?;
     if written == 0 {
-        return Err(ApiError::bad_request("empty_body", "the body is empty: send the .gguf file as the body"));
+        return Err(ApiError::new(ErrorCode::EmptyBody, "the body is empty: send the .gguf file as the body"));
     }
     let request = ImportRequest { path, id: query.id, name: query.name, file_name: None, mode: ImportMode::Move };
     let model = state.jan.models().import(request).await?;
@@ -166,7 +159,7 @@ async fn save_body(body: Body, path: &FsPath) -> ApiResult<u64> {
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the upload was cut off"))?;
+        let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidBody, "the upload was cut off"))?;
         file.write_all(&chunk).await.map_err(io_error)?;
         written += chunk.len() as u64;
     }
@@ -177,7 +170,7 @@ async fn save_body(body: Body, path: &FsPath) -> ApiResult<u64> {
 
 fn io_error(e: std::io::Error) -> ApiError {
     if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
-        return ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "server_error", "disk_full", "not enough disk space");
+        return ApiError::new(ErrorCode::DiskFull, "not enough disk space");
     }
     ApiError::internal(e)
 }

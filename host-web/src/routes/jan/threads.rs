@@ -5,13 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use jan_core::threads::{Message, MessageUpdate, NewMessage, NewThread, Thread, ThreadUpdate};
+use jan_core::threads::{Message, NewThread, Thread, ThreadUpdate};
 use jan_core::views;
 use serde_json::{Value, json};
 
-use super::{deleted, list};
-use crate::error::{ApiError, ApiResult};
-use crate::routes::openai::ApiJson;
+use super::list;
+use crate::error::ApiResult;
+use crate::routes::json_body::ApiJson;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -45,9 +45,9 @@ async fn update_thread(
     Ok(Json(state.jan.threads().update(&id, update).await?))
 }
 
-async fn delete_thread(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn delete_thread(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<views::Deleted>> {
     state.jan.threads().delete(&id).await?;
-    Ok(Json(deleted(&id, "thread.deleted")))
+    Ok(Json(views::Deleted::thread(&id)))
 }
 
 async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -62,10 +62,9 @@ async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) ->
 async fn create_message(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(mut body): ApiJson<Value>,
+    ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    normalise_content(&mut body)?;
-    let new: NewMessage = from_value(body)?;
+    let new = views::new_message(body)?;
     Ok((StatusCode::CREATED, Json(state.jan.threads().add_message(&id, new).await?)))
 }
 
@@ -79,28 +78,16 @@ async fn get_message(
 async fn update_message(
     State(state): State<AppState>,
     Path((id, message_id)): Path<(String, String)>,
-    ApiJson(mut body): ApiJson<Value>,
+    ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Message>> {
-    normalise_content(&mut body)?;
-    let update: MessageUpdate = from_value(body)?;
+    let update = views::message_update(body)?;
     Ok(Json(state.jan.threads().update_message(&id, &message_id, update).await?))
 }
 
 async fn delete_message(
     State(state): State<AppState>,
     Path((id, message_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Deleted>> {
     state.jan.threads().delete_message(&id, &message_id).await?;
-    Ok(Json(deleted(&message_id, "thread.message.deleted")))
-}
-
-/// Typed from a JSON value, with a 400 naming the problem.
-fn from_value<T: serde::de::DeserializeOwned>(body: Value) -> ApiResult<T> {
-    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    crate::routes::openai::parse_json(&bytes)
-}
-
-/// `content` as Jan's parts (the core's [`views::normalise_content`]), a 400 when it is neither text nor parts.
-fn normalise_content(body: &mut Value) -> ApiResult<()> {
-    views::normalise_content(body).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
+    Ok(Json(views::Deleted::message(&message_id)))
 }

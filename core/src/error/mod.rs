@@ -1,11 +1,14 @@
 //! The core's one error type.
 //!
-//! Every variant has a stable machine code ([`Error::code`]) that hosts map once at their edge: host-web to an
-//! HTTP status and OpenAI's error shape, bindings-node to a rejected promise whose `code` is this string. Messages
-//! are written for the person using the product; internal detail (paths, OS errors) stays in the `Io` variant,
-//! which hosts must not forward to remote clients verbatim.
+//! Every variant has a stable machine code ([`Error::code`], an [`ErrorCode`]) that carries the HTTP status and
+//! OpenAI type hosts answer with. Messages are written for the person using the product; errors whose code is
+//! internal (paths, OS and engine errors) leave a process only as [`Error::public_message`].
+
+mod code;
 
 use std::path::PathBuf;
+
+pub use code::ErrorCode;
 
 /// `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -17,6 +20,15 @@ pub enum Error {
     /// No object of this kind with this id exists.
     #[error("{kind} '{id}' was not found")]
     NotFound { kind: &'static str, id: String },
+
+    /// A request names a model that does not exist (or whose id could not be one).
+    #[error("The model '{id}' does not exist")]
+    ModelNotFound { id: String },
+
+    /// A field of a request is missing, of the wrong type, out of range or not supported; `param` names it as
+    /// OpenAI's errors do (`temperature`, `messages[1].content[0]`).
+    #[error("{message}")]
+    Field { code: ErrorCode, param: Option<String>, message: String },
 
     /// An id or file name given by a caller is not acceptable as a single path component.
     #[error("invalid {kind}: {reason}")]
@@ -92,33 +104,61 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable, machine-readable code for this error; hosts map it to statuses and JS error codes.
-    pub fn code(&self) -> &'static str {
+    /// The stable, machine-readable code of this error; it decides the HTTP status and OpenAI type.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NotFound { .. } => "not_found",
-            Error::InvalidId { .. } => "invalid_id",
-            Error::InvalidRequest(_) => "invalid_request",
-            Error::Conflict(_) => "conflict",
-            Error::Forbidden(_) => "forbidden",
-            Error::ChecksumMismatch { .. } => "checksum_mismatch",
-            Error::DiskFull(_) => "disk_full",
-            Error::HttpStatus { .. } => "http_status",
-            Error::Network(_) => "network",
-            Error::Cancelled(_) => "cancelled",
-            Error::CorruptFile { .. } => "corrupt_file",
-            Error::InvalidGguf(_) => "invalid_gguf",
-            Error::Overloaded(_) => "overloaded",
-            Error::ContextLengthExceeded { .. } => "context_length_exceeded",
-            Error::Unsupported(_) => "unsupported",
-            Error::Engine(_) => "engine_error",
-            Error::Upstream { .. } => "upstream_error",
-            Error::Io { .. } => "io",
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::ModelNotFound { .. } => ErrorCode::ModelNotFound,
+            Error::Field { code, .. } => *code,
+            Error::InvalidId { .. } => ErrorCode::InvalidId,
+            Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::ChecksumMismatch { .. } => ErrorCode::ChecksumMismatch,
+            Error::DiskFull(_) => ErrorCode::DiskFull,
+            Error::HttpStatus { .. } => ErrorCode::HttpStatus,
+            Error::Network(_) => ErrorCode::Network,
+            Error::Cancelled(_) => ErrorCode::Cancelled,
+            Error::CorruptFile { .. } => ErrorCode::CorruptFile,
+            Error::InvalidGguf(_) => ErrorCode::InvalidGguf,
+            Error::Overloaded(_) => ErrorCode::Overloaded,
+            Error::ContextLengthExceeded { .. } => ErrorCode::ContextLengthExceeded,
+            Error::Unsupported(_) => ErrorCode::Unsupported,
+            Error::Engine(_) => ErrorCode::EngineError,
+            Error::Upstream { .. } => ErrorCode::UpstreamError,
+            Error::Io { .. } => ErrorCode::Io,
         }
     }
 
-    /// The HTTP status a host answers this error with, and OpenAI's error `type` (see [`status_for_code`]).
+    /// The HTTP status a host answers this error with, and OpenAI's error `type`.
     pub fn http_status(&self) -> (u16, &'static str) {
-        status_for_code(self.code())
+        let code = self.code();
+        (code.http_status(), code.openai_type())
+    }
+
+    /// The message a client may see: the error's own, or for an internal error ([`ErrorCode::is_internal`]) a
+    /// sentence without its detail (which the host logs).
+    pub fn public_message(&self) -> String {
+        let code = self.code();
+        if code.is_internal() { code.public_message().to_owned() } else { self.to_string() }
+    }
+
+    /// The request field at fault, for OpenAI's `param`.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            Error::Field { param, .. } => param.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A field problem (`code` one of the field codes: invalid_value, invalid_type, missing_field, ...).
+    pub fn field(code: ErrorCode, param: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Field { code, param: Some(param.into()), message: message.into() }
+    }
+
+    /// A model that is not there, by the id the caller gave.
+    pub fn model_not_found(id: impl Into<String>) -> Self {
+        Error::ModelNotFound { id: id.into() }
     }
 
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
@@ -132,27 +172,6 @@ impl Error {
             return Error::DiskFull(format!("{context}: {source}"));
         }
         Error::Io { context, source }
-    }
-}
-
-/// The HTTP status and OpenAI error `type` for an error code ([`Error::code`], or `model_not_found`, which hosts
-/// use for a named model that is not there). host-web answers with them, and the desktop's IPC sends them too so
-/// the UI reports both transports alike. 500 means the detail is internal (paths, OS errors): remote clients must
-/// not see the message.
-pub fn status_for_code(code: &str) -> (u16, &'static str) {
-    match code {
-        "not_found" => (404, "not_found_error"),
-        "model_not_found" => (404, "invalid_request_error"),
-        "invalid_id" | "invalid_request" | "invalid_gguf" | "context_length_exceeded" => (400, "invalid_request_error"),
-        "unsupported" => (422, "invalid_request_error"),
-        "conflict" => (409, "invalid_request_error"),
-        "forbidden" => (403, "permission_error"),
-        "overloaded" => (429, "rate_limit_error"),
-        // nginx's "client closed request".
-        "cancelled" => (499, "invalid_request_error"),
-        "upstream_error" | "network" | "http_status" | "checksum_mismatch" => (502, "upstream_error"),
-        "disk_full" => (507, "server_error"),
-        _ => (500, "server_error"),
     }
 }
 
@@ -193,6 +212,17 @@ mod tests {
     fn enospc_maps_to_disk_full() {
         let e = Error::io("writing x", std::io::Error::from_raw_os_error(28));
         assert_eq!(e.code(), "disk_full");
+    }
+
+    #[test]
+    fn internal_detail_stays_inside() {
+        let e = Error::io("reading /secret/path", std::io::Error::from_raw_os_error(13));
+        assert_eq!(e.code(), "io");
+        assert!(e.to_string().contains("/secret/path"));
+        assert!(!e.public_message().contains("/secret/path"), "{}", e.public_message());
+        let e = Error::Overloaded("the queue is full".into());
+        assert_eq!(e.public_message(), "the queue is full");
+        assert_eq!(e.http_status(), (429, "rate_limit_error"));
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! A reply in a Jan thread (Jan's "send"): the thread's messages and effective settings (thread over assistant
+//! over model) make a chat that runs through the same preparation as any request; the reply is a `pending`
+//! assistant message, its text arrives as `message_delta` events and on the returned stream, and the message is
+//! saved `ready`, `stopped` or `error` when the reply ends.
+
+use serde_json::{Map, Value};
+
+use super::api::InferenceApi;
+use super::prepare;
+use super::request::GenerationFields;
+use super::stream::{CompletionStream, channel};
+use super::types::{ChatMessage, FinishReason, StreamItem};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::threads::{Message, MessageStatus, MessageUpdate, NewMessage, Role};
+
+/// The metadata key of a saved reply's tool calls (OpenAI's `tool_calls` list), sent back with the conversation.
+const TOOL_CALLS: &str = "tool_calls";
+
+/// A reply being generated in a thread.
+#[derive(Debug)]
+pub struct ThreadReply {
+    /// The assistant message, `pending` until the stream ends; then `ready`, `stopped` or `error` in the file.
+    pub message: Message,
+    /// The same text deltas as the `message_delta` events; dropping it or calling `stop` stops the reply.
+    pub stream: CompletionStream,
+}
+
+impl InferenceApi {
+    /// Generates the assistant's reply to a thread. A request that cannot run (no model, a conversation over the
+    /// context) is an `Err` before the pending message is written. Dropping the stream stops the reply. Tool calls
+    /// in the reply (the request offers no tools yet, but an upstream may call some anyway) are saved in its
+    /// `metadata.tool_calls` and go back to the model with the conversation.
+    pub async fn reply_in_thread(&self, thread_id: &str) -> Result<ThreadReply> {
+        let jan = self.jan();
+        let thread = jan.threads().get(thread_id).await?;
+        let settings = jan.threads().effective_settings(thread_id).await?;
+        let model_id = settings
+            .model_id
+            .clone()
+            .ok_or_else(|| Error::InvalidRequest("the thread has no model; choose one first".into()))?;
+        let model = settings.model.clone().ok_or_else(|| Error::model_not_found(&model_id))?;
+        let mut messages = Vec::new();
+        if let Some(instructions) = settings.instructions.as_deref().filter(|i| !i.trim().is_empty()) {
+            messages.push(ChatMessage::new("system", instructions));
+        }
+        messages.extend(jan.threads().messages(thread_id).await?.iter().filter_map(conversation_turn));
+        let resolved = prepare::resolve(&settings.parameters, &GenerationFields::default())?;
+        let assistant_id = thread.assistant().map_or("jan", |a| a.assistant_id.as_str()).to_owned();
+        let engine = self.run_chat(&model, messages, None, resolved).await?;
+        let message = jan.threads().add_message(thread_id, NewMessage::pending_reply(assistant_id)).await?;
+        let stream = self.follow(engine, thread_id.to_owned(), message.id.clone());
+        Ok(ThreadReply { message, stream })
+    }
+
+    /// Forwards the engine's stream, emits `message_delta` events, and saves the message when it ends.
+    fn follow(&self, mut engine: CompletionStream, thread_id: String, message_id: String) -> CompletionStream {
+        let (tx, stream) = channel();
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut text = String::new();
+            let outcome = loop {
+                let item = tokio::select! {
+                    item = engine.recv() => item,
+                    _ = tx.cancelled() => { engine.stop(); engine.recv().await }
+                };
+                match item {
+                    Some(StreamItem::Delta(delta)) => {
+                        text.push_str(&delta);
+                        inner.emit(Event::MessageDelta {
+                            thread_id: thread_id.clone(),
+                            message_id: message_id.clone(),
+                            delta: delta.clone(),
+                        });
+                        tx.send(StreamItem::Delta(delta)).await;
+                    }
+                    Some(StreamItem::ToolCall(call)) => {
+                        tx.send(StreamItem::ToolCall(call)).await;
+                    }
+                    Some(StreamItem::Done(done)) => break Ok(done),
+                    Some(StreamItem::Error(e)) => break Err(e),
+                    None => break Err(Error::Cancelled("the reply".into())),
+                }
+            };
+            let update = match &outcome {
+                Ok(done) => {
+                    let status = match done.finish_reason {
+                        FinishReason::Cancelled => MessageStatus::Stopped,
+                        _ => MessageStatus::Ready,
+                    };
+                    let mut update = MessageUpdate::finish(done.text.clone(), status);
+                    let mut meta = Map::new();
+                    meta.insert("usage".into(), serde_json::to_value(done.usage).unwrap_or(Value::Null));
+                    meta.insert("timings".into(), serde_json::to_value(done.timings).unwrap_or(Value::Null));
+                    if !done.tool_calls.is_empty() {
+                        meta.insert(TOOL_CALLS.into(), serde_json::to_value(&done.tool_calls).unwrap_or(Value::Null));
+                    }
+                    update.metadata = Some(meta);
+                    update
+                }
+                Err(e) => {
+                    if e.code().is_internal() {
+                        tracing::error!(thread = %thread_id, error = %e, "the reply failed");
+                    }
+                    let mut update = MessageUpdate::finish(text, MessageStatus::Error);
+                    let mut meta = Map::new();
+                    meta.insert("error".into(), serde_json::json!({"code": e.code(), "message": e.public_message()}));
+                    update.metadata = Some(meta);
+                    update
+                }
+            };
+            let jan = crate::Jan::from_inner(inner);
+            if let Err(e) = jan.threads().update_message(&thread_id, &message_id, update).await {
+                tracing::warn!(thread = %thread_id, error = %e, "could not save the finished reply");
+            }
+            match outcome {
+                Ok(done) => tx.send(StreamItem::Done(done)).await,
+                Err(e) => tx.send(StreamItem::Error(e)).await,
+            };
+        });
+        stream
+    }
+}
+
+/// A saved message as a turn of the conversation: only finished ones with text (or tool calls, which a reply
+/// keeps in `metadata.tool_calls`).
+fn conversation_turn(m: &Message) -> Option<ChatMessage> {
+    let usable = matches!(m.status, MessageStatus::Ready | MessageStatus::Stopped);
+    let text = m.text();
+    let tool_calls = match m.role {
+        Role::Assistant => m.metadata.as_ref().and_then(|meta| meta.get(TOOL_CALLS)),
+        _ => None,
+    }
+    .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
+    if !usable || (text.is_empty() && tool_calls.is_none()) {
+        return None;
+    }
+    let role = match m.role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    };
+    Some(ChatMessage { tool_calls: tool_calls.cloned(), ..ChatMessage::new(role, text) })
+}

@@ -1,0 +1,31 @@
+//! Files generated from the core's types and committed (so clients and reviewers see them): each must equal what
+//! the core generates now. `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --test it generated` rewrites them.
+
+use std::path::{Path, PathBuf};
+
+use jan_core::error::ErrorCode;
+
+fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// Compares `path` (from the repository's root) with `content`, or writes it when asked to.
+pub fn check_generated(path: &str, content: &str) {
+    let file = repo_file(path);
+    if std::env::var_os("JAN_UPDATE_GENERATED").is_some_and(|v| v == "1") {
+        std::fs::write(&file, content).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == content,
+        "{path} is not what the core generates; run `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --test it \
+         generated` and commit it"
+    );
+}
+
+#[test]
+fn the_error_code_table_is_current() {
+    let table = serde_json::to_string_pretty(&ErrorCode::table()).unwrap() + "\n";
+    check_generated("bindings-node/error-codes.json", &table);
+}
