@@ -28,6 +28,12 @@ impl From<jan_core::Error> for Failure {
     }
 }
 
+impl From<jan_core::error::ErrorBody> for Failure {
+    fn from(e: jan_core::error::ErrorBody) -> Self {
+        Failure { code: e.code, message: e.message, param: e.param }
+    }
+}
+
 impl Failure {
     /// A failure of this code.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {

@@ -10,12 +10,12 @@ use jan_core::inference::{
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile, ModelUpdate};
 use jan_core::threads::{NewThread, ThreadUpdate};
-use jan_core::views::{self, ReplyEvent};
+use jan_core::views::{self, EngineSettingsUpdate, ModelView, ReplyEvent};
 use jan_core::{JanConfig, assistants};
 use napi::Env;
 use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Failure, spawn};
 use crate::generation::{Callback, Generation, Item, Subscription};
@@ -99,13 +99,13 @@ impl Jan {
     #[napi(ts_return_type = "Promise<Model[]>")]
     pub fn list_models<'env>(&self, env: &'env Env) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(json!(jan.models().list().await?.iter().map(views::model).collect::<Vec<_>>())) })
+        spawn(env, async move { json_of(&jan.models().list().await?.iter().map(ModelView::of).collect::<Vec<_>>()) })
     }
 
     #[napi(ts_return_type = "Promise<Model>")]
     pub fn get_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::model(&jan.models().get(&id).await?)) })
+        spawn(env, async move { json_of(&ModelView::of(&jan.models().get(&id).await?)) })
     }
 
     /// Adds a model.json (a remote engine's model, usually).
@@ -114,7 +114,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             let model: ModelFile = views::parse(model)?;
-            Ok(views::model(&jan.models().create(model).await?))
+            json_of(&ModelView::of(&jan.models().create(model).await?))
         })
     }
 
@@ -124,7 +124,7 @@ impl Jan {
         let jan = self.jan.clone();
         spawn(env, async move {
             let update: ModelUpdate = views::parse(update)?;
-            Ok(views::model(&jan.models().update(&id, update).await?))
+            json_of(&ModelView::of(&jan.models().update(&id, update).await?))
         })
     }
 
@@ -150,7 +150,7 @@ impl Jan {
                 file_name: options.file_name,
                 mode: if options.move_file.unwrap_or(false) { ImportMode::Move } else { ImportMode::Copy },
             };
-            Ok(views::model(&jan.models().import(request).await?))
+            json_of(&ModelView::of(&jan.models().import(request).await?))
         })
     }
 
@@ -158,14 +158,14 @@ impl Jan {
     #[napi(ts_return_type = "Promise<CatalogModel[]>")]
     pub fn catalog<'env>(&self, env: &'env Env) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(json!(views::catalog(&jan).await?)) })
+        spawn(env, async move { json_of(&jan.models().catalog_with_status().await?) })
     }
 
     /// Starts downloading a catalog model; progress, completion and failure come as events (`subscribe`).
     #[napi(ts_return_type = "Promise<DownloadStarted>")]
     pub fn download_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::download_model(&jan, &id).await?) })
+        spawn(env, async move { json_of(&jan.models().start_download(&id).await?) })
     }
 
     /// The downloads in flight.
@@ -176,12 +176,12 @@ impl Jan {
     }
 
     /// Cancels a download (its partial file is removed).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(ts_return_type = "Promise<DownloadCancelled>")]
     pub fn cancel_download<'env>(&self, env: &'env Env, download_id: String) -> Json<'env> {
         let jan = self.jan.clone();
         spawn(env, async move {
             jan.downloads().cancel(&download_id).await?;
-            Ok(Value::Null)
+            json_of(&views::DownloadCancelled::of(&download_id))
         })
     }
 
@@ -189,14 +189,14 @@ impl Jan {
     #[napi(ts_return_type = "Promise<ModelStateInfo>")]
     pub fn start_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::start_model(&jan, &id).await?) })
+        spawn(env, async move { json_of(&jan.inference().start(&id).await?) })
     }
 
     /// Unloads a model; one that is not loaded is already stopped.
     #[napi(ts_return_type = "Promise<ModelStateInfo>")]
     pub fn stop_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::stop_model(&jan, &id).await?) })
+        spawn(env, async move { json_of(&jan.inference().stop(&id).await?) })
     }
 
     // Threads and messages.
@@ -337,31 +337,23 @@ impl Jan {
     #[napi(ts_return_type = "Promise<SystemInfo>")]
     pub fn system<'env>(&self, env: &'env Env) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::system(&jan).await?) })
+        spawn(env, async move { json_of(&jan.system().monitor().await?) })
     }
 
     /// A remote engine's URL and whether a key is set (the key itself is never returned).
     #[napi(ts_return_type = "Promise<EngineSettings>")]
     pub fn get_engine<'env>(&self, env: &'env Env, engine: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { Ok(views::engine(&engine, &jan.inference().engine_settings(&engine).await?)) })
+        spawn(env, async move { json_of(&jan.inference().engine(&engine).await?) })
     }
 
     /// Sets a remote engine's URL; without `api_key` the key stays, `""` removes it.
-    #[napi(
-        ts_args_type = "engine: string, update: { full_url: string; api_key?: string }",
-        ts_return_type = "Promise<EngineSettings>"
-    )]
+    #[napi(ts_args_type = "engine: string, update: EngineSettingsUpdate", ts_return_type = "Promise<EngineSettings>")]
     pub fn set_engine<'env>(&self, env: &'env Env, engine: String, update: Value) -> Json<'env> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            #[derive(serde::Deserialize)]
-            struct Update {
-                full_url: String,
-                api_key: Option<String>,
-            }
-            let update: Update = views::parse(update)?;
-            Ok(views::set_engine(&jan, &engine, &update.full_url, update.api_key).await?)
+            let update: EngineSettingsUpdate = views::parse(update)?;
+            json_of(&jan.inference().set_engine(&engine, update).await?)
         })
     }
 
@@ -386,9 +378,9 @@ impl Jan {
             let stop = reply.stream.stop_handle();
             let message_id = reply.message.id.clone();
             let items = views::reply_events(jan, thread_id, reply).map(|event| {
-                let value = event.to_json();
+                let value = serde_json::to_value(&event).unwrap_or(Value::Null);
                 match event {
-                    ReplyEvent::Error(e) => Item::End { last: Some(value), result: Err(e.into()) },
+                    ReplyEvent::Error { error } => Item::End { last: Some(value), result: Err(error.into()) },
                     e if e.is_last() => Item::End { last: Some(value.clone()), result: Ok(value) },
                     _ => Item::Event(value),
                 }
@@ -402,7 +394,7 @@ impl Jan {
     /// unknown model or a prompt over the context rejects with the same `code`). `onDelta` gets the text as it
     /// is generated and `wait()` settles with `{text, tool_calls?, finish_reason, usage, timings}`.
     #[napi(
-        ts_args_type = "request: ChatRequest, onDelta: (delta: string) => void",
+        ts_args_type = "request: ChatCompletionRequest, onDelta: (delta: string) => void",
         ts_return_type = "Promise<Generation>"
     )]
     pub fn chat<'env>(
@@ -421,7 +413,7 @@ impl Jan {
 
     /// A text completion of a raw prompt (OpenAI's `/v1/completions` body); as `chat`.
     #[napi(
-        ts_args_type = "request: CompletionRequest, onDelta: (delta: string) => void",
+        ts_args_type = "request: TextCompletionRequest, onDelta: (delta: string) => void",
         ts_return_type = "Promise<Generation>"
     )]
     pub fn complete<'env>(

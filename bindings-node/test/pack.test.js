@@ -42,6 +42,7 @@ test('npm pack gives a package that installs into an empty folder and works ther
 
   const types = fs.readFileSync(path.join(app, 'node_modules', '@jan-cloud', 'core', 'index.d.ts'), 'utf8');
   assert.match(types, /export declare class Jan/);
-  assert.match(types, /export interface Model \{/, 'the wire types are in the typings');
+  assert.match(types, /export type Model = \{/, 'the wire types are in the typings');
+  assert.ok(fs.existsSync(path.join(app, 'node_modules', '@jan-cloud', 'core', 'error-codes.json')), 'the error code table ships');
   assert.match(types, /listModels\(\): Promise<Model\[\]>/);
 });

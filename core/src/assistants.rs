@@ -20,6 +20,8 @@ const ASSISTANT_FILE: &str = "assistant.json";
 
 /// One `assistant.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assistant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
@@ -50,6 +52,7 @@ pub struct Assistant {
     /// Fields the core does not know, preserved. `settings` and `parameters` objects here (an extension of Jan's
     /// format) take part in [`crate::threads::ThreadsApi::effective_settings`].
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
@@ -60,6 +63,8 @@ fn assistant_object() -> String {
 /// What a new assistant starts with.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAssistant {
     /// Defaults to a new ULID.
     pub id: Option<String>,
@@ -76,6 +81,8 @@ pub struct NewAssistant {
 /// A change to an assistant; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssistantUpdate {
     pub name: Option<String>,
     pub description: Option<String>,

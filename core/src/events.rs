@@ -21,13 +21,21 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "JanEvent"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = JanEvent))]
 pub enum Event {
     /// Bytes arrived for a download (rate-limited; the last one has `transferred == total`).
     DownloadProgress(DownloadProgress),
     /// A download finished and verified; the model is listed now.
     DownloadDone { download_id: String, model_id: String },
     /// A download stopped: `code` is the error's [`crate::Error::code`] (`cancelled` when cancelled).
-    DownloadFailed { download_id: String, model_id: String, code: crate::error::ErrorCode, message: String },
+    DownloadFailed {
+        download_id: String,
+        model_id: String,
+        #[cfg_attr(feature = "typescript", ts(type = "ErrorCode"))]
+        code: crate::error::ErrorCode,
+        message: String,
+    },
     /// A model was added (downloaded, imported, or its model.json generated) or changed.
     ModelUpdated { model_id: String },
     /// A model was deleted.
@@ -50,6 +58,8 @@ pub enum Event {
 
 /// Progress of one download.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadProgress {
     pub download_id: String,
     pub model_id: String,
@@ -67,6 +77,8 @@ pub struct DownloadProgress {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ModelState {
     /// Loading; `progress` runs from 0 to 1.
     Loading {
@@ -74,6 +86,7 @@ pub enum ModelState {
     },
     Ready,
     Failed {
+        #[cfg_attr(feature = "typescript", ts(type = "ErrorCode"))]
         code: crate::error::ErrorCode,
         message: String,
     },

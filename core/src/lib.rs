@@ -32,6 +32,8 @@ pub mod system;
 pub mod threads;
 pub mod time;
 pub mod views;
+#[cfg(feature = "typescript")]
+pub mod wire_types;
 
 pub use config::JanConfig;
 pub use error::{Error, Result};

@@ -16,6 +16,8 @@ use crate::storage::blocking;
 
 /// A snapshot of the machine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemInfo {
     pub cpu: CpuInfo,
     pub memory: MemoryInfo,
@@ -25,6 +27,8 @@ pub struct SystemInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CpuInfo {
     pub model: String,
     /// Logical cores (what inference threads are counted in).
@@ -36,12 +40,16 @@ pub struct CpuInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemoryInfo {
     pub total_bytes: u64,
     pub used_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpuInfo {
     pub index: u32,
     pub name: String,
@@ -52,6 +60,8 @@ pub struct GpuInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OsInfo {
     pub name: String,
     pub version: String,
@@ -86,6 +96,13 @@ pub struct SystemApi {
 impl SystemApi {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         SystemApi { inner }
+    }
+
+    /// The system monitor: a snapshot of the machine with the loaded models and the inference counters.
+    pub async fn monitor(&self) -> Result<crate::views::SystemView> {
+        let info = self.info().await?;
+        let inference = crate::Jan::from_inner(self.inner.clone()).inference();
+        Ok(crate::views::SystemView { info, loaded_models: inference.loaded(), inference: inference.counters() })
     }
 
     /// A snapshot. CPU usage covers the time since the previous call (at least sysinfo's minimum interval,

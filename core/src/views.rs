@@ -1,85 +1,139 @@
-//! The JSON objects the hosts hand to the UI and to API clients: host-web sends them over HTTP and bindings-node
-//! over the desktop's IPC, so the one UI reads the same shapes whichever transport carries them. Each function is
-//! one view of core data (or one small operation whose answer is such a view); hosts add only their transport.
+//! The JSON objects the hosts send and take, as typed structs: host-web sends them over HTTP and bindings-node over
+//! the desktop's IPC, so the one UI reads the same shapes whichever transport carries them. bindings-node's
+//! `wire.d.ts` (feature `typescript`) and host-web's OpenAPI schemas (feature `openapi`) are generated from these
+//! types and the data types they hold; nothing else describes them.
 
 use futures::Stream;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::error::ErrorCode;
-use crate::inference::{EngineSettings, FinishReason, StreamItem, ThreadReply, Timings, Usage};
+use crate::error::{ErrorBody, ErrorCode};
+use crate::inference::{FinishReason, InferenceCounters, LoadedModel, StreamItem, ThreadReply, Timings, Usage};
 use crate::models::ModelFile;
+use crate::system::SystemInfo;
 use crate::threads::Message;
 use crate::{Error, Jan, Result};
 
-/// A model as OpenAI's clients expect it (`id`, `object`, `created`, `owned_by`) with all of Jan's fields.
-pub fn model(model: &ModelFile) -> Value {
-    let mut value = serde_json::to_value(model).unwrap_or_else(|_| json!({"id": model.id}));
-    if let Some(object) = value.as_object_mut() {
-        object.insert("object".into(), json!("model"));
-        object.entry("created").or_insert(json!(0));
-        let owner = model.metadata.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "jan".into());
-        object.insert("owned_by".into(), json!(owner));
+/// A model as OpenAI's clients expect it (`id`, `object`, `created`, `owned_by`) with all of Jan's model.json.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "Model", optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Model))]
+pub struct ModelView {
+    #[serde(flatten)]
+    pub model: ModelFile,
+    /// The model's author, else `jan`.
+    pub owned_by: String,
+    /// Catalog entries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CatalogStatus>,
+}
+
+impl ModelView {
+    pub fn of(model: &ModelFile) -> Self {
+        let mut model = model.clone();
+        model.object = "model".to_owned();
+        model.created.get_or_insert(0);
+        let owned_by = model.metadata.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "jan".into());
+        ModelView { model, owned_by, status: None }
     }
-    value
 }
 
-/// The built-in catalog, each entry a [`model`] with `status`: `downloaded`, `downloading` or `available`.
-pub async fn catalog(jan: &Jan) -> Result<Vec<Value>> {
-    let ready: Vec<String> = jan.models().list().await?.into_iter().map(|m| m.id).collect();
-    let downloading: Vec<String> = jan.downloads().list().into_iter().map(|d| d.model_id).collect();
-    let catalog = jan.models().catalog();
-    let items = catalog.iter().map(|m| {
-        let status = if ready.contains(&m.id) {
-            "downloaded"
-        } else if downloading.contains(&m.id) {
-            "downloading"
-        } else {
-            "available"
-        };
-        let mut item = model(m);
-        item["status"] = json!(status);
-        item
-    });
-    Ok(items.collect())
+/// Where a catalog model stands on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CatalogStatus {
+    Downloaded,
+    Downloading,
+    Available,
 }
 
-/// Loads a model (Jan's "start"); answers when it is ready.
-pub async fn start_model(jan: &Jan, id: &str) -> Result<Value> {
-    jan.inference().load(id).await?;
-    Ok(json!({"id": id, "object": "model", "state": "ready", "message": "the model is loaded"}))
+/// The answer to starting or stopping a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelStateInfo {
+    pub id: String,
+    /// Always `model`.
+    pub object: String,
+    /// `ready` or `stopped`.
+    pub state: String,
+    pub message: String,
 }
 
-/// Unloads a model (Jan's "stop"). A model that exists but is not loaded is already stopped; one that does not
-/// exist is `NotFound`.
-pub async fn stop_model(jan: &Jan, id: &str) -> Result<Value> {
-    jan.models().get(id).await?;
-    let loaded = jan.inference().loaded().iter().any(|m| m.model_id == id);
-    let message = if loaded {
-        match jan.inference().unload(id).await {
-            Ok(()) | Err(Error::NotFound { .. }) => "the model is unloaded",
-            Err(e) => return Err(e),
-        }
-    } else {
-        "the model was not loaded"
-    };
-    Ok(json!({"id": id, "object": "model", "state": "stopped", "message": message}))
+impl ModelStateInfo {
+    pub(crate) fn new(id: &str, state: &str, message: &str) -> Self {
+        ModelStateInfo { id: id.to_owned(), object: "model".into(), state: state.into(), message: message.into() }
+    }
 }
 
-/// Starts downloading a catalog model and answers at once; progress, completion and failure are events.
-pub async fn download_model(jan: &Jan, id: &str) -> Result<Value> {
-    let handle = jan.models().download(id).await?;
-    Ok(json!({"id": handle.id, "object": "download", "model_id": id, "status": "downloading",
-              "message": "the download started; its progress comes as events"}))
+/// The answer to starting a download; progress, completion and failure come as events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DownloadStarted {
+    /// The download's id (to cancel it).
+    pub id: String,
+    /// Always `download`.
+    pub object: String,
+    pub model_id: String,
+    /// Always `downloading`.
+    pub status: String,
+    pub message: String,
 }
 
-/// The system monitor with the loaded models and the inference counters.
-pub async fn system(jan: &Jan) -> Result<Value> {
-    let info = jan.system().info().await?;
-    let mut body = serde_json::to_value(info).map_err(|e| Error::Engine(format!("system info: {e}")))?;
-    body["loaded_models"] = json!(jan.inference().loaded());
-    body["inference"] = json!(jan.inference().counters());
-    Ok(body)
+/// The answer to cancelling a download (its partial files are removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DownloadCancelled {
+    pub id: String,
+    /// Always `download`.
+    pub object: String,
+    pub cancelled: bool,
+}
+
+impl DownloadCancelled {
+    pub fn of(id: &str) -> Self {
+        DownloadCancelled { id: id.to_owned(), object: "download".into(), cancelled: true }
+    }
+}
+
+/// The system monitor: the machine, the loaded models and the inference counters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "SystemInfo"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SystemMonitor))]
+pub struct SystemView {
+    #[serde(flatten)]
+    pub info: SystemInfo,
+    pub loaded_models: Vec<LoadedModel>,
+    pub inference: InferenceCounters,
+}
+
+/// A remote engine's settings as clients see them: the key is never sent back in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(rename = "EngineSettings"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EngineSettings))]
+pub struct EngineView {
+    pub engine: String,
+    pub full_url: String,
+    /// Masked: at most the last 4 characters (see [`mask_key`]).
+    pub api_key: String,
+    pub api_key_set: bool,
+}
+
+/// A change to a remote engine's settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EngineSettingsUpdate {
+    /// The chat completions URL or the API's base URL (http or https).
+    pub full_url: String,
+    /// Left out: the key stays as it is (clients never have it); `""` removes it.
+    #[serde(default)]
+    pub api_key: Option<String>,
 }
 
 /// A key shown as its last four characters (long keys only), so the user can tell which one is set.
@@ -92,40 +146,20 @@ pub fn mask_key(key: &str) -> String {
     }
 }
 
-/// A remote engine's settings as the UI sees them: the key is never sent back in full.
-pub fn engine(engine: &str, settings: &EngineSettings) -> Value {
-    json!({
-        "engine": engine,
-        "full_url": settings.full_url,
-        "api_key": mask_key(&settings.api_key),
-        "api_key_set": !settings.api_key.is_empty(),
-    })
-}
-
-/// Sets a remote engine's URL and key; without `api_key` the key stays as it is (the UI never has it), `""`
-/// removes it.
-pub async fn set_engine(jan: &Jan, name: &str, full_url: &str, api_key: Option<String>) -> Result<Value> {
-    let inference = jan.inference();
-    let key = match api_key {
-        Some(key) => key,
-        None => inference.engine_settings(name).await?.api_key,
-    };
-    let settings = inference.set_engine_settings(name, full_url, &key).await?;
-    Ok(engine(name, &settings))
-}
-
 /// OpenAI's answer to a delete: the id, what was deleted, `deleted: true`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deleted {
     pub id: String,
     /// `model`, `thread.deleted`, `thread.message.deleted` or `assistant.deleted`, as OpenAI names them.
-    pub object: &'static str,
+    pub object: String,
     pub deleted: bool,
 }
 
 impl Deleted {
-    fn of(id: &str, object: &'static str) -> Self {
-        Deleted { id: id.to_owned(), object, deleted: true }
+    fn of(id: &str, object: &str) -> Self {
+        Deleted { id: id.to_owned(), object: object.to_owned(), deleted: true }
     }
 
     pub fn model(id: &str) -> Self {
@@ -142,6 +176,43 @@ impl Deleted {
 
     pub fn assistant(id: &str) -> Self {
         Deleted::of(id, "assistant.deleted")
+    }
+}
+
+/// OpenAI's list shape, `{"object": "list", "data": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct List<T> {
+    /// Always `list`.
+    pub object: String,
+    pub data: Vec<T>,
+}
+
+impl<T> List<T> {
+    pub fn of(data: Vec<T>) -> Self {
+        List { object: "list".to_owned(), data }
+    }
+}
+
+/// A thread's messages, oldest first, in OpenAI's list shape with its cursor fields (everything fits one page).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageList {
+    /// Always `list`.
+    pub object: String,
+    pub data: Vec<Message>,
+    pub first_id: Option<String>,
+    pub last_id: Option<String>,
+    pub has_more: bool,
+}
+
+impl MessageList {
+    pub fn of(data: Vec<Message>) -> Self {
+        let first_id = data.first().map(|m| m.id.clone());
+        let last_id = data.last().map(|m| m.id.clone());
+        MessageList { object: "list".to_owned(), data, first_id, last_id, has_more: false }
     }
 }
 
@@ -194,34 +265,28 @@ pub fn message_update(mut value: Value) -> Result<crate::threads::MessageUpdate>
     parse(value)
 }
 
-/// One event of a thread's reply, in order: `Message` (the pending assistant message), `Delta`s, then exactly one
-/// `Done` or `Error`.
-#[derive(Debug)]
+/// One event of a thread's reply, in order: `message` (the pending assistant message), `delta`s, then exactly one
+/// `done` (with the message as saved) or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReplyEvent {
-    Message(Message),
-    Delta(String),
+    Message { message: Message },
+    Delta { delta: String },
     Done { finish_reason: FinishReason, usage: Usage, timings: Timings, message: Option<Message> },
-    Error(Error),
+    Error { error: ErrorBody },
 }
 
 impl ReplyEvent {
-    /// The event as the UI reads it, with its `type`. `error` carries the error's `message`, `type` and `code`.
-    pub fn to_json(&self) -> Value {
-        match self {
-            ReplyEvent::Message(message) => json!({"type": "message", "message": message}),
-            ReplyEvent::Delta(delta) => json!({"type": "delta", "delta": delta}),
-            ReplyEvent::Done { finish_reason, usage, timings, message } => json!({"type": "done",
-                "finish_reason": finish_reason, "usage": usage, "timings": timings, "message": message}),
-            ReplyEvent::Error(e) => {
-                let (_, kind) = e.http_status();
-                json!({"type": "error", "error": {"message": e.public_message(), "type": kind, "code": e.code()}})
-            }
-        }
+    /// The error event of a failed reply (an internal error's detail stays out).
+    pub fn error(e: &Error) -> Self {
+        ReplyEvent::Error { error: ErrorBody::from(e) }
     }
 
     /// True for the last event of a reply.
     pub fn is_last(&self) -> bool {
-        matches!(self, ReplyEvent::Done { .. } | ReplyEvent::Error(_))
+        matches!(self, ReplyEvent::Done { .. } | ReplyEvent::Error { .. })
     }
 }
 
@@ -243,14 +308,14 @@ pub fn reply_events(
         let mut s = state?;
         if !s.started {
             s.started = true;
-            let first = ReplyEvent::Message(s.reply.message.clone());
+            let first = ReplyEvent::Message { message: s.reply.message.clone() };
             return Some((first, Some(s)));
         }
         let event = loop {
             match s.reply.stream.recv().await {
                 // Tool calls come with the saved message (its `metadata.tool_calls`) in `Done`.
                 Some(StreamItem::ToolCall(_)) => {}
-                Some(StreamItem::Delta(delta)) => return Some((ReplyEvent::Delta(delta), Some(s))),
+                Some(StreamItem::Delta(delta)) => return Some((ReplyEvent::Delta { delta }, Some(s))),
                 Some(StreamItem::Done(done)) => {
                     // The core saved the message before ending the stream.
                     let message = s.jan.threads().message(&s.thread_id, &s.reply.message.id).await.ok();
@@ -261,8 +326,8 @@ pub fn reply_events(
                         message,
                     };
                 }
-                Some(StreamItem::Error(e)) => break ReplyEvent::Error(e),
-                None => break ReplyEvent::Error(Error::Cancelled("the reply".into())),
+                Some(StreamItem::Error(e)) => break ReplyEvent::error(&e),
+                None => break ReplyEvent::error(&Error::Cancelled("the reply".into())),
             }
         };
         Some((event, None))
@@ -272,6 +337,15 @@ pub fn reply_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_have_openai_fields() {
+        let file: ModelFile = serde_json::from_value(json!({"id": "m", "metadata": {"author": "Q"}})).unwrap();
+        let view = serde_json::to_value(ModelView::of(&file)).unwrap();
+        assert_eq!((view["object"].as_str(), view["created"].as_i64()), (Some("model"), Some(0)));
+        assert_eq!(view["owned_by"], "Q");
+        assert!(view.get("status").is_none());
+    }
 
     #[test]
     fn keys_are_masked() {

@@ -228,7 +228,7 @@ test('catalog and downloads: start, list, cancel', async () => {
   assert.equal(typeof mine.transferred, 'number');
   assert.equal((await ok('catalog')).find((m) => m.id === CATALOG_GEMMA).status, 'downloading');
 
-  assert.equal(await ok('cancelDownload', started.id), null);
+  assert.deepEqual(await ok('cancelDownload', started.id), { id: started.id, object: 'download', cancelled: true });
   await until(() => events('download_failed').some((e) => e.download_id === started.id), 'download_failed after cancel');
   const failed = events('download_failed').find((e) => e.download_id === started.id);
   assert.equal(failed.code, 'cancelled');

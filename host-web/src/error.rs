@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use jan_core::error::ErrorCode;
-use serde_json::{Value, json};
+use jan_core::error::{ErrorBody, ErrorCode};
+use serde_json::json;
 
 /// An error a handler returns.
 #[derive(Debug)]
@@ -42,9 +42,9 @@ impl ApiError {
         ApiError::new(ErrorCode::InternalError, ErrorCode::InternalError.public_message())
     }
 
-    /// OpenAI's error object, `{"message", "type", "param", "code"}`.
-    pub fn body(&self) -> Value {
-        json!({"message": self.message, "type": self.code.openai_type(), "param": self.param, "code": self.code})
+    /// OpenAI's error object, `{"message", "type", "param", "code"}` (the core's [`ErrorBody`]).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { param: self.param.clone(), ..ErrorBody::new(self.code, self.message.clone()) }
     }
 }
 

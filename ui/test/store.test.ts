@@ -184,9 +184,9 @@ group('start and the core events', () => {
     await store.start();
     const seen: string[] = [];
     const off = store.onEvent((e) => seen.push(e.type));
-    emit({ type: 'thread_updated', thread: { id: 'old', title: 'Renamed', updated: 9 } });
+    emit({ type: 'thread_updated', thread: { id: 'old', object: 'thread', title: 'Renamed', updated: 9, assistants: [] } });
     expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['old:Renamed', 'new:New']);
-    emit({ type: 'thread_updated', thread: { id: 'made', title: 'Made', updated: 3 } });
+    emit({ type: 'thread_updated', thread: { id: 'made', object: 'thread', title: 'Made', updated: 3, assistants: [] } });
     expect(store.getState().threads.map((t) => t.id)).toEqual(['old', 'new', 'made']);
     emit({ type: 'thread_deleted', thread_id: 'old' });
     expect(store.getState().threads.map((t) => t.id)).toEqual(['new', 'made']);
@@ -268,18 +268,18 @@ group('start and the core events', () => {
 group('assistants for a new chat', () => {
   it('chooseAssistant takes its instructions, and its model when downloaded', async () => {
     await store.start();
-    store.chooseAssistant({ id: 'coder', name: 'Coder', model: 'qwen', instructions: 'Write code.' });
+    store.chooseAssistant({ id: 'coder', object: 'assistant', name: 'Coder', model: 'qwen', instructions: 'Write code.' });
     expect(store.getState().draft).toMatchObject({ assistantId: 'coder', modelId: 'qwen', instructions: 'Write code.' });
-    store.chooseAssistant({ id: 'any', name: 'Any', model: '*' });
+    store.chooseAssistant({ id: 'any', object: 'assistant', name: 'Any', model: '*' });
     expect(store.getState().draft).toMatchObject({ assistantId: 'any', modelId: 'qwen', instructions: '' });
-    store.chooseAssistant({ id: 'gone', name: 'Gone', model: 'not-downloaded' });
+    store.chooseAssistant({ id: 'gone', object: 'assistant', name: 'Gone', model: 'not-downloaded' });
     expect(store.getState().draft.modelId).toBe('qwen');
   });
 
   it('a deleted assistant is no longer the new chat\'s', async () => {
     data.assistants = [{ id: 'jan', name: 'Jan' }, { id: 'coder', name: 'Coder' }];
     await store.start();
-    store.chooseAssistant({ id: 'coder', name: 'Coder' });
+    store.chooseAssistant({ id: 'coder', object: 'assistant', name: 'Coder' });
     await store.refreshAssistants();
     expect(store.getState().draft.assistantId).toBe('coder');
     data.assistants = [{ id: 'jan', name: 'Jan' }];

@@ -10,6 +10,36 @@ use std::path::PathBuf;
 
 pub use code::ErrorCode;
 
+/// OpenAI's error object, as every host sends it: `{"message", "type", "param", "code"}` (host-web wraps it in
+/// `{"error": ...}`; a thread reply's `error` event carries it; napi's `Error` has the same fields). The message of
+/// an internal error is its public sentence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub message: String,
+    /// OpenAI's error type (`invalid_request_error`, `rate_limit_error`, ...), fixed by the code.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The request field at fault, when there is one.
+    pub param: Option<String>,
+    #[cfg_attr(feature = "typescript", ts(type = "ErrorCode"))]
+    pub code: ErrorCode,
+}
+
+impl ErrorBody {
+    /// An error of `code` with this message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody { message: message.into(), kind: code.openai_type().to_owned(), param: None, code }
+    }
+}
+
+impl From<&Error> for ErrorBody {
+    fn from(e: &Error) -> Self {
+        ErrorBody { param: e.param().map(str::to_owned), ..ErrorBody::new(e.code(), e.public_message()) }
+    }
+}
+
 /// `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

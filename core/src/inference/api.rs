@@ -26,6 +26,7 @@ use crate::facade::Inner;
 use crate::ids::{self, IdKind};
 use crate::models::ModelFile;
 use crate::storage::{self, blocking};
+use crate::views::{EngineSettingsUpdate, EngineView, ModelStateInfo, mask_key};
 
 /// Settings of a remote engine (`engines/<engine>.json`, Jan's format: `full_url`, `api_key`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -68,6 +69,27 @@ impl InferenceApi {
         tokio::spawn(async move { inner.scheduler.load(&inner, &model, path).await })
             .await
             .map_err(|e| crate::Error::Engine(format!("loading {model_id}: {e}")))?
+    }
+
+    /// Jan's "start model": loads it and answers when it is ready.
+    pub async fn start(&self, model_id: &str) -> Result<ModelStateInfo> {
+        self.load(model_id).await?;
+        Ok(ModelStateInfo::new(model_id, "ready", "the model is loaded"))
+    }
+
+    /// Jan's "stop model": a model that exists but is not loaded is already stopped; one that does not exist is
+    /// `model_not_found`.
+    pub async fn stop(&self, model_id: &str) -> Result<ModelStateInfo> {
+        self.jan().models().get(model_id).await?;
+        let message = if self.inner.scheduler.is_loaded(model_id) {
+            match self.unload(model_id).await {
+                Ok(()) | Err(Error::NotFound { .. }) => "the model is unloaded",
+                Err(e) => return Err(e),
+            }
+        } else {
+            "the model was not loaded"
+        };
+        Ok(ModelStateInfo::new(model_id, "stopped", message))
     }
 
     /// Unloads a model (Jan's "stop model"); its running requests end as cancelled.
@@ -209,6 +231,22 @@ impl InferenceApi {
         RemoteEngine::new(config, self.inner.http.clone())
     }
 
+    /// A remote engine's settings as clients see them (the key masked).
+    pub async fn engine(&self, engine: &str) -> Result<EngineView> {
+        let settings = self.engine_settings(engine).await?;
+        Ok(engine_view(engine, &settings))
+    }
+
+    /// Sets a remote engine's URL and key; without `api_key` the key stays as it is, `""` removes it.
+    pub async fn set_engine(&self, engine: &str, update: EngineSettingsUpdate) -> Result<EngineView> {
+        let key = match update.api_key {
+            Some(key) => key,
+            None => self.engine_settings(engine).await?.api_key,
+        };
+        let settings = self.set_engine_settings(engine, &update.full_url, &key).await?;
+        Ok(engine_view(engine, &settings))
+    }
+
     /// A remote engine's settings (`engines/<engine>.json`); empty when the file does not exist.
     pub async fn engine_settings(&self, engine: &str) -> Result<EngineSettings> {
         let path = self.inner.object_dir("engines", IdKind::Model, engine)?.with_extension("json");
@@ -245,12 +283,23 @@ impl InferenceApi {
 
 /// Totals over loaded models.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InferenceCounters {
     pub queued: usize,
     pub active: usize,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     pub cached_tokens: usize,
+}
+
+fn engine_view(engine: &str, settings: &EngineSettings) -> EngineView {
+    EngineView {
+        engine: engine.to_owned(),
+        full_url: settings.full_url.clone(),
+        api_key: mask_key(&settings.api_key),
+        api_key_set: !settings.api_key.is_empty(),
+    }
 }
 
 /// Renders and tokenizes on tokio's blocking pool: a long prompt never holds up an async worker or the engine.

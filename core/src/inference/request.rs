@@ -13,6 +13,8 @@ use crate::json;
 /// takes the model's (or thread's) parameter, else the engine's default. Unknown fields are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenerationFields {
     /// 0 to 2; 0 always picks the most likely token.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +91,8 @@ impl From<super::SamplingOptions> for GenerationFields {
 
 /// One message of a chat request, as OpenAI's clients send it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InputMessage {
     /// `system`, `developer` (read as `system`), `user`, `assistant` or `tool`.
     pub role: String,
@@ -121,6 +125,8 @@ impl InputMessage {
 /// A chat completion request (OpenAI's `POST /v1/chat/completions` body, less the transport's `stream`). Read one
 /// from JSON with [`ChatCompletionRequest::from_json`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatCompletionRequest {
     /// A model's id (see the models API).
     pub model: String,
@@ -170,6 +176,8 @@ impl ChatCompletionRequest {
 /// A text completion request of a raw prompt, no chat template (OpenAI's `POST /v1/completions`). Read one from
 /// JSON with [`TextCompletionRequest::from_json`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TextCompletionRequest {
     pub model: String,
     /// A string, or an array of one string.

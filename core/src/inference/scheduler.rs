@@ -130,6 +130,8 @@ impl std::str::FromStr for DeviceChoice {
 
 /// A model that is loaded, as reported to hosts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoadedModel {
     pub model_id: String,
     pub architecture: String,

@@ -179,6 +179,8 @@ pub struct CompletionRequest {
 /// Why a completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FinishReason {
     /// End-of-turn / end-of-sequence token, or a stop string.
     Stop,
@@ -205,6 +207,8 @@ impl FinishReason {
 /// A call of one of the request's tools, in OpenAI's shape: `{"id", "type": "function", "function": {"name",
 /// "arguments"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolCall {
     /// `call_<random>` when the model gave none.
     pub id: String,
@@ -216,6 +220,8 @@ pub struct ToolCall {
 
 /// Which function a [`ToolCall`] calls, and with what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FunctionCall {
     pub name: String,
     /// The arguments as JSON text, as OpenAI sends them (`{"city":"Paris"}`); not checked against the tool's schema.
@@ -247,6 +253,8 @@ pub fn new_call_id() -> String {
 
 /// Token counts, as OpenAI reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
@@ -255,6 +263,8 @@ pub struct Usage {
 
 /// Where the time went, as llama.cpp's server reports it (`timings`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timings {
     /// Prompt tokens actually processed (the rest came from the KV cache).
     pub prompt_n: u32,
@@ -273,6 +283,8 @@ pub struct Timings {
 
 /// The end of a completion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Completion {
     /// All generated text (stop strings and tool-call markup excluded).
     pub text: String,

@@ -32,6 +32,8 @@ pub(crate) const PARTIAL_SUFFIX: &str = ".download";
 /// A change to a model.json; absent fields stay as they are, maps merge key by key.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -124,6 +126,38 @@ impl ModelsApi {
     /// [`crate::JanConfig::hub_base_url`] when one is set.
     pub fn catalog(&self) -> Vec<ModelFile> {
         catalog::entries(self.inner.config.hub_base_url.as_deref())
+    }
+
+    /// The catalog as clients see it: each entry a [`ModelView`](crate::views::ModelView) with its status here
+    /// (`downloaded`, `downloading` or `available`).
+    pub async fn catalog_with_status(&self) -> Result<Vec<crate::views::ModelView>> {
+        use crate::views::{CatalogStatus, ModelView};
+        let ready: Vec<String> = self.list().await?.into_iter().map(|m| m.id).collect();
+        let downloading = self.inner.downloads.active_ids();
+        let entries = self.catalog().into_iter().map(|m| {
+            let status = if ready.contains(&m.id) {
+                CatalogStatus::Downloaded
+            } else if downloading.contains(&m.id) {
+                CatalogStatus::Downloading
+            } else {
+                CatalogStatus::Available
+            };
+            ModelView { status: Some(status), ..ModelView::of(&m) }
+        });
+        Ok(entries.collect())
+    }
+
+    /// Starts downloading a catalog model and answers at once (Jan's API); progress, completion and failure
+    /// are events.
+    pub async fn start_download(&self, id: &str) -> Result<crate::views::DownloadStarted> {
+        let handle = self.download(id).await?;
+        Ok(crate::views::DownloadStarted {
+            id: handle.id,
+            object: "download".into(),
+            model_id: id.to_owned(),
+            status: "downloading".into(),
+            message: "the download started; its progress comes as events".into(),
+        })
     }
 
     /// Downloads a catalog model; the handle resolves when it is listed.

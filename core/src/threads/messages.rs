@@ -20,9 +20,13 @@ use crate::time::now_millis;
 
 /// A message to append.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     pub role: Role,
+    /// A string, OpenAI's parts (`{type: "text", text: "..."}`) or Jan's; saved as Jan's.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(type = "string | Array<ContentPart | { type: string, text: string }>"))]
     pub content: Vec<MessageContent>,
     /// Defaults to `ready`; a reply about to be generated starts as `pending`.
     #[serde(default)]
@@ -54,8 +58,11 @@ impl NewMessage {
 /// A change to a message; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageUpdate {
-    /// Replaces the content.
+    /// Replaces the content (a string or parts, as in [`NewMessage`]).
+    #[cfg_attr(feature = "typescript", ts(type = "string | Array<ContentPart | { type: string, text: string }>"))]
     pub content: Option<Vec<MessageContent>>,
     /// `pending` may become anything; a final status (`ready`, `stopped`, `error`) cannot change any more.
     pub status: Option<MessageStatus>,

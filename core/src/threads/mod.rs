@@ -32,6 +32,8 @@ const MAX_TITLE_CHARS: usize = 512;
 /// What a new thread starts with; everything is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewThread {
     /// Defaults to "New Thread", as in the desktop app.
     pub title: Option<String>,
@@ -47,6 +49,8 @@ pub struct NewThread {
 /// A change to a thread; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadUpdate {
     pub title: Option<String>,
     /// Replaces the thread's model choice and its overrides.

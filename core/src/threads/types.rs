@@ -8,6 +8,8 @@ use crate::serde_util::lenient_i64;
 
 /// One `threads/<id>/thread.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Thread {
     /// Equals the folder name (`<assistant_id>_<unix seconds>` for threads made by the desktop app).
     #[serde(default)]
@@ -21,17 +23,22 @@ pub struct Thread {
     pub created: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_i64")]
     pub updated: Option<i64>,
+    /// Jan's free-form metadata; the desktop app keeps the last message's text in `lastMessage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(type = "{ lastMessage?: string, [key: string]: unknown }"))]
     pub metadata: Option<Map<String, Value>>,
     /// The thread's assistant (Jan uses the first entry) with its model and overrides.
     #[serde(default)]
     pub assistants: Vec<ThreadAssistant>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 /// The assistant of a thread, with the thread's model choice and overrides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadAssistant {
     pub assistant_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,11 +50,14 @@ pub struct ThreadAssistant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Value>>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 /// The model a thread uses and the thread's overrides of its settings and parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadModel {
     /// A model id, or `"*"` for "the assistant's / any".
     #[serde(default)]
@@ -59,11 +69,14 @@ pub struct ThreadModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 /// One line of `messages.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// A ULID: sortable by creation time.
     pub id: String,
@@ -82,15 +95,25 @@ pub struct Message {
     pub created: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_i64")]
     pub updated: Option<i64>,
+    /// Free-form; a finished reply has its `usage` and `timings`, a failed one its `error`, one that called tools
+    /// its `tool_calls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "typescript",
+        ts(type = "{ usage?: Usage, timings?: Timings, error?: { code: ErrorCode, message: string }, \
+                   tool_calls?: Array<ToolCall>, [key: string]: unknown }")
+    )]
     pub metadata: Option<Map<String, Value>>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     System,
     User,
@@ -101,6 +124,8 @@ pub enum Role {
 /// Where a message is in its life: a reply is `pending` while it is generated, then `ready`, `stopped` or `error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MessageStatus {
     Ready,
     Pending,
@@ -117,23 +142,29 @@ impl MessageStatus {
 
 /// One part of a message's content (Jan writes `{type: "text", text: {value, annotations}}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields), ts(rename = "ContentPart"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContentPart))]
 pub struct MessageContent {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 /// The text of a content part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TextContent {
     pub value: String,
     #[serde(default)]
     pub annotations: Vec<Value>,
     /// Other keys (Jan 0.4 put an attachment's `name` and `size` here), preserved.
     #[serde(flatten)]
+    #[cfg_attr(feature = "typescript", ts(skip))]
     pub extra: Map<String, Value>,
 }
 

@@ -24,6 +24,13 @@ pub fn check_generated(path: &str, content: &str) {
     );
 }
 
+/// bindings-node's `wire.d.ts`, from the core's types.
+#[cfg(feature = "typescript")]
+#[test]
+fn the_typescript_declarations_are_current() {
+    check_generated("bindings-node/wire.d.ts", &jan_core::wire_types::declarations());
+}
+
 #[test]
 fn the_error_code_table_is_current() {
     let table = serde_json::to_string_pretty(&ErrorCode::table()).unwrap() + "\n";

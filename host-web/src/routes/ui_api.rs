@@ -16,9 +16,8 @@ use axum::response::sse::Event as SseEvent;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
-use jan_core::views::{self, ReplyEvent};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jan_core::events::DownloadProgress;
+use jan_core::views::{self, DownloadCancelled, EngineSettingsUpdate, EngineView, List, ReplyEvent, SystemView};
 
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
@@ -47,38 +46,30 @@ async fn events(State(state): State<AppState>) -> Response {
     sse_response(stream)
 }
 
-async fn system(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::system(&state.jan).await?))
+async fn system(State(state): State<AppState>) -> ApiResult<Json<SystemView>> {
+    Ok(Json(state.jan.system().monitor().await?))
 }
 
-async fn get_engine(State(state): State<AppState>, Path(engine): Path<String>) -> ApiResult<Json<Value>> {
-    let settings = state.jan.inference().engine_settings(&engine).await?;
-    Ok(Json(views::engine(&engine, &settings)))
+async fn get_engine(State(state): State<AppState>, Path(engine): Path<String>) -> ApiResult<Json<EngineView>> {
+    Ok(Json(state.jan.inference().engine(&engine).await?))
 }
 
-/// `{full_url, api_key?}`: without `api_key` the key stays as it is (the UI never has it); `""` removes it.
-#[derive(Debug, Deserialize)]
-struct EngineBody {
-    full_url: String,
-    #[serde(default)]
-    api_key: Option<String>,
-}
-
+/// Without `api_key` the key stays as it is (the UI never has it); `""` removes it.
 async fn set_engine(
     State(state): State<AppState>,
     Path(engine): Path<String>,
-    ApiJson(body): ApiJson<EngineBody>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(views::set_engine(&state.jan, &engine, &body.full_url, body.api_key).await?))
+    ApiJson(update): ApiJson<EngineSettingsUpdate>,
+) -> ApiResult<Json<EngineView>> {
+    Ok(Json(state.jan.inference().set_engine(&engine, update).await?))
 }
 
-async fn downloads(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"object": "list", "data": state.jan.downloads().list()}))
+async fn downloads(State(state): State<AppState>) -> Json<List<DownloadProgress>> {
+    Json(List::of(state.jan.downloads().list()))
 }
 
-async fn cancel_download(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn cancel_download(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DownloadCancelled>> {
     state.jan.downloads().cancel(&id).await?;
-    Ok(Json(json!({"id": id, "object": "download", "cancelled": true})))
+    Ok(Json(DownloadCancelled::of(&id)))
 }
 
 /// Generates the reply to a thread (its last message is usually the user's, added with
@@ -94,7 +85,7 @@ async fn reply(State(state): State<AppState>, Path(id): Path<String>) -> ApiResu
         if let ReplyEvent::Done { timings, .. } = &event {
             metrics.record_completion(timings);
         }
-        Ok::<_, Infallible>(json_event(&event.to_json()))
+        Ok::<_, Infallible>(json_event(&serde_json::to_value(&event).unwrap_or_default()))
     });
     Ok(sse_response(events))
 }

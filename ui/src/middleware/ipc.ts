@@ -214,8 +214,8 @@ export class IpcClient implements JanClient {
   listDownloads(): Promise<DownloadProgress[]> {
     return this.call('listDownloads');
   }
-  cancelDownload(downloadId: string): Promise<void> {
-    return this.call('cancelDownload', downloadId);
+  async cancelDownload(downloadId: string): Promise<void> {
+    await this.call('cancelDownload', downloadId);
   }
   async importModel(file: Blob, options: ImportOptions): Promise<Model> {
     const request: IpcImportRequest = { fileName: options.fileName, id: options.id, name: options.name };

@@ -121,7 +121,7 @@ export function Chat({ threadId }: { threadId?: string }) {
         const text = current.text;
         setMessages((ms) =>
           ms.map((m) =>
-            m.id === mid ? { ...m, status: 'stopped', content: [{ type: 'text', text: { value: text } }] } : m,
+            m.id === mid ? { ...m, status: 'stopped', content: [{ type: 'text', text: { value: text, annotations: [] } }] } : m,
           ),
         );
       }
@@ -209,7 +209,7 @@ export function Chat({ threadId }: { threadId?: string }) {
       for (const m of messages.slice(index + 1)) await client.deleteMessage(threadId, m.id);
       setMessages((ms) => [
         ...ms.slice(0, index),
-        { ...ms[index], content: [{ type: 'text', text: { value: editing.text } }] },
+        { ...ms[index], content: [{ type: 'text', text: { value: editing.text, annotations: [] } }] },
       ]);
       setEditing(null);
       await runReply(threadId);

@@ -5,10 +5,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use jan_core::assistants::{Assistant, AssistantUpdate, NewAssistant};
-use jan_core::views;
-use serde_json::Value;
+use jan_core::views::{self, List};
 
-use super::list;
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
 use crate::state::AppState;
@@ -19,8 +17,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/assistants/{id}", get(get_assistant).patch(update_assistant).delete(delete_assistant))
 }
 
-async fn list_assistants(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(list(&state.jan.assistants().list().await?)))
+async fn list_assistants(State(state): State<AppState>) -> ApiResult<Json<List<Assistant>>> {
+    Ok(Json(List::of(state.jan.assistants().list().await?)))
 }
 
 async fn create_assistant(

@@ -9,15 +9,9 @@ mod threads;
 pub use models::UPLOAD_PATH;
 
 use axum::Router;
-use serde_json::{Value, json};
 
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().merge(models::router()).merge(threads::router()).merge(assistants::router())
-}
-
-/// OpenAI's list shape.
-fn list<T: serde::Serialize>(items: &[T]) -> Value {
-    json!({"object": "list", "data": items})
 }

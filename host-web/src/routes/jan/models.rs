@@ -15,12 +15,10 @@ use futures::StreamExt;
 use jan_core::error::ErrorCode;
 use jan_core::ids::{self, IdKind};
 use jan_core::models::{ImportMode, ImportRequest};
-use jan_core::views;
+use jan_core::views::{self, DownloadStarted, List, ModelStateInfo, ModelView};
 use serde::Deserialize;
-use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use super::list;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -39,13 +37,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/catalog", get(catalog))
 }
 
-async fn list_models(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let models: Vec<Value> = state.jan.models().list().await?.iter().map(views::model).collect();
-    Ok(Json(list(&models)))
+async fn list_models(State(state): State<AppState>) -> ApiResult<Json<List<ModelView>>> {
+    Ok(Json(List::of(state.jan.models().list().await?.iter().map(ModelView::of).collect())))
 }
 
-async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::model(&state.jan.models().get(&id).await?)))
+async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ModelView>> {
+    Ok(Json(ModelView::of(&state.jan.models().get(&id).await?)))
 }
 
 async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<views::Deleted>> {
@@ -65,25 +62,27 @@ async fn model_named_import(state: State<AppState>, method: Method, uri: Uri) ->
 }
 
 /// Loads a model (Jan's "start"); answers when it is ready.
-async fn start_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::start_model(&state.jan, &id).await?))
+async fn start_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ModelStateInfo>> {
+    Ok(Json(state.jan.inference().start(&id).await?))
 }
 
 /// Unloads a model (Jan's "stop"); a model that is not loaded is already stopped.
-async fn stop_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(views::stop_model(&state.jan, &id).await?))
+async fn stop_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ModelStateInfo>> {
+    Ok(Json(state.jan.inference().stop(&id).await?))
 }
 
 /// Starts downloading a catalog model and answers at once; progress, completion and failure are events on
 /// `/api/events`, the downloads in flight are `GET /api/downloads`.
-async fn download_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let body = views::download_model(&state.jan, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(body)))
+async fn download_model(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<DownloadStarted>)> {
+    Ok((StatusCode::ACCEPTED, Json(state.jan.models().start_download(&id).await?)))
 }
 
 /// The built-in catalog, each entry with `status`: `downloaded`, `downloading` or `available`.
-async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(list(&views::catalog(&state.jan).await?)))
+async fn catalog(State(state): State<AppState>) -> ApiResult<Json<List<ModelView>>> {
+    Ok(Json(List::of(state.jan.models().catalog_with_status().await?)))
 }
 
 /// `POST /v1/models/import?file_name=x.gguf[&id=..][&name=..]`.
@@ -117,7 +116,7 @@ async fn import_model(
     Query(query): Query<ImportQuery>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ModelView>)> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/") {
         return Err(ApiError::new(
@@ -150,7 +149,7 @@ async fn import_model(
     let request = ImportRequest { path, id: query.id, name: query.name, file_name: None, mode: ImportMode::Move };
     let model = state.jan.models().import(request).await?;
     drop(guard);
-    Ok((StatusCode::CREATED, Json(views::model(&model))))
+    Ok((StatusCode::CREATED, Json(ModelView::of(&model))))
 }
 
 /// Streams the body into a new file, synced; the number of bytes.

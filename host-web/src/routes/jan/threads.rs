@@ -6,10 +6,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use jan_core::threads::{Message, NewThread, Thread, ThreadUpdate};
-use jan_core::views;
-use serde_json::{Value, json};
+use jan_core::views::{self, List, MessageList};
+use serde_json::Value;
 
-use super::list;
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
 use crate::state::AppState;
@@ -22,8 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/threads/{id}/messages/{message_id}", get(get_message).patch(update_message).delete(delete_message))
 }
 
-async fn list_threads(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(list(&state.jan.threads().list().await?)))
+async fn list_threads(State(state): State<AppState>) -> ApiResult<Json<List<Thread>>> {
+    Ok(Json(List::of(state.jan.threads().list().await?)))
 }
 
 async fn create_thread(
@@ -50,13 +49,8 @@ async fn delete_thread(State(state): State<AppState>, Path(id): Path<String>) ->
     Ok(Json(views::Deleted::thread(&id)))
 }
 
-async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let messages = state.jan.threads().messages(&id).await?;
-    let mut body = list(&messages);
-    body["first_id"] = json!(messages.first().map(|m| &m.id));
-    body["last_id"] = json!(messages.last().map(|m| &m.id));
-    body["has_more"] = json!(false);
-    Ok(Json(body))
+async fn list_messages(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<MessageList>> {
+    Ok(Json(MessageList::of(state.jan.threads().messages(&id).await?)))
 }
 
 async fn create_message(
