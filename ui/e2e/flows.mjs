@@ -126,6 +126,76 @@ export async function slowMessageLists(page, ms) {
   return () => page.unroute(pattern, handler);
 }
 
+/**
+ * Late answers and late calls, by the client method they belong to (`listThreads`, `updateThread`, ...): `answer`
+ * ms holds the core's answer back (it was computed at once: it can be stale when it lands), `call` ms holds the
+ * call back before the core gets it (a busy host: the change lands late), `until` holds the answer until that
+ * promise settles. Each runner makes them its own way (page.route over HTTP, the stand-in main process over IPC);
+ * `settled()` waits until every held call and answer has reached the page and the page has handled it,
+ * `restore()` ends the delays.
+ * @typedef {Record<string, {call?: number, answer?: number, until?: Promise<unknown>}>} SlowRules
+ * @typedef {{settled(): Promise<void>, restore(): Promise<void>}} Slowed
+ * @typedef {(rules: SlowRules) => Promise<Slowed>} SlowApi
+ */
+
+/** The HTTP requests of the client methods SlowRules can name. */
+const HTTP_METHODS = {
+  listThreads: ['GET', /\/v1\/threads$/],
+  updateThread: ['PATCH', /\/v1\/threads\/[^/]+$/],
+  listModels: ['GET', /\/v1\/models$/],
+  listAssistants: ['GET', /\/v1\/assistants$/],
+};
+
+/** Lets the page handle what it just got (an answer, a state change): two frames and the tasks after them. @param {Page} page */
+export async function pageIdle(page) {
+  for (let i = 0; i < 2; i++) {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+  }
+}
+
+/** SlowApi over HTTP (page.route). @param {Page} page @returns {SlowApi} */
+export function slowHttp(page) {
+  return async (rules) => {
+    /** @type {Set<Promise<unknown>>} */
+    const held = new Set();
+    /** @type {[RegExp, (route: import('playwright-core').Route) => Promise<void>][]} */
+    const routes = [];
+    for (const [name, { call = 0, answer = 0, until }] of Object.entries(rules)) {
+      const [method, pattern] = HTTP_METHODS[/** @type {keyof typeof HTTP_METHODS} */ (name)] ?? [];
+      if (!pattern) throw new Error(`slowHttp: no request known for ${name}`);
+      /** @param {import('playwright-core').Route} route */
+      const handler = async (route) => {
+        if (route.request().method() !== method) return route.fallback();
+        const work = (async () => {
+          try {
+            await new Promise((r) => setTimeout(r, call));
+            const response = await route.fetch();
+            await new Promise((r) => setTimeout(r, answer));
+            await until;
+            await route.fulfill({ response });
+          } catch {
+            // The page reloaded or closed meanwhile: nobody waits for this answer any more.
+          }
+        })();
+        held.add(work);
+        await work;
+        held.delete(work);
+      };
+      await page.route(pattern, handler);
+      routes.push([pattern, handler]);
+    }
+    return {
+      async settled() {
+        while (held.size) await Promise.all([...held]);
+        await pageIdle(page);
+      },
+      async restore() {
+        for (const [pattern, handler] of routes) await page.unroute(pattern, handler);
+      },
+    };
+  };
+}
+
 /** Clicks a screen in the navigation (Chat, Hub, System, Settings). @param {Page} page @param {string} name */
 export async function openScreen(page, name) {
   await page.click(`nav.screens a:has-text("${name}")`);
@@ -158,6 +228,69 @@ export async function deleteModel(page, name) {
 export async function setMaxTokens(page, n) {
   await page.fill('.panel input[name=max_tokens]', String(n));
   await page.press('.panel input[name=max_tokens]', 'Tab');
+}
+
+/**
+ * Opens the chat from another screen and types `n` in the panel's max tokens in the very task the panel first
+ * renders in (before the browser paints it: a fast machine, or a test, can be that quick), then leaves the field a
+ * few frames later with Tab. The panel must keep what was typed and hand it to the new chat.
+ * @param {Page} page @param {number} n
+ */
+export async function openChatTypingMaxTokens(page, n) {
+  await page.evaluate(
+    (value) =>
+      new Promise((done, fail) => {
+        const typeIn = () => {
+          const input = /** @type {HTMLInputElement | null} */ (document.querySelector('.panel input[name=max_tokens]'));
+          if (!input) return false;
+          input.focus();
+          input.select();
+          // As typing does: an input event, and a change event when the field is left.
+          document.execCommand('insertText', false, value);
+          return true;
+        };
+        if (document.querySelector('.panel')) fail(new Error('open the chat from another screen'));
+        const watch = new MutationObserver(() => {
+          if (typeIn()) {
+            watch.disconnect();
+            done(undefined);
+          }
+        });
+        watch.observe(document.body, { childList: true, subtree: true });
+        /** @type {HTMLAnchorElement} */ (document.querySelector('nav.screens a[href="#/"]')).click();
+      }),
+    String(n),
+  );
+  await pageIdle(page);
+  check((await page.inputValue('.panel input[name=max_tokens]')) === String(n), 'the panel keeps what was typed as it opened');
+  await page.press('.panel input[name=max_tokens]', 'Tab');
+}
+
+/**
+ * The panel's changes right before Regenerate, with the host slow (each thread change reaches the core `slow`ly)
+ * and the thread lists answered late (`listThreads` must already be slowed by the caller, before the reply whose
+ * end asked for the list: that list, computed before the changes, lands after them). A changed temperature stays
+ * shown once everything landed; max tokens changed and Regenerate clicked at once: the new reply obeys it. Returns
+ * nothing; the caller checks the reply's tokens in the core.
+ * @param {Page} page @param {SlowApi} slow @param {Slowed} lateLists  the caller's slowed thread lists
+ */
+export async function regenerateAfterLateSettings(page, slow, lateLists) {
+  const lateSaves = await slow({ updateThread: { call: 1000 } });
+  try {
+    await page.fill('.panel input[name=temperature]', '0.5');
+    await page.press('.panel input[name=temperature]', 'Tab');
+    await lateSaves.settled();
+    await lateLists.settled();
+    const shown = await page.inputValue('.panel input[name=temperature]');
+    check(shown === '0.5', `the temperature stays shown after a thread list answered late (${shown})`);
+    await setMaxTokens(page, 8);
+    await regenerateLastReply(page);
+    const after = await page.inputValue('.panel input[name=max_tokens]');
+    check(after === '8', `max tokens shown after the reply (${after})`);
+    check((await page.inputValue('.panel input[name=temperature]')) === '0.5', 'and the temperature');
+  } finally {
+    await lateSaves.restore();
+  }
 }
 
 /**
@@ -219,16 +352,65 @@ export async function stopLongReply(page) {
   await page.waitForSelector('button.primary:has-text("Send")');
 }
 
+/** Per page, what tells Node that the app first rendered its shell (see firstRenderHook). */
+const firstRenderHooks = new WeakMap();
+
 /**
- * Reloads: the thread of `firstMessage` and the stopped story are back, four messages in all.
- * @param {Page} page @param {string} firstMessage
+ * Once per page: an init script that, on a load asked for with `sessionStorage['e2e-late-frames']`, makes the
+ * frames of its first 2 s come 100 ms late (a busy machine: what runs after a paint runs late) and tells Node the
+ * moment the app has first rendered its shell. `rendered()`: a promise of the next such moment.
+ * @param {Page} page @returns {Promise<{rendered(): Promise<void>}>}
  */
-export async function reloadShowsThread(page, firstMessage) {
-  await page.reload();
-  await page.waitForSelector(`.msg.user:has-text("${firstMessage}")`);
-  await page.waitForSelector('.msg.user:has-text("Write a very long story")');
-  await page.waitForSelector('.msg.assistant[data-status=stopped]');
-  check((await page.locator('.msg').count()) === 4, 'four messages');
+async function firstRenderHook(page) {
+  let hook = firstRenderHooks.get(page);
+  if (hook) return hook;
+  /** @type {(() => void) | null} */
+  let onRendered = null;
+  await page.exposeBinding('__e2eRendered', () => {
+    onRendered?.();
+    onRendered = null;
+  });
+  await page.addInitScript(() => {
+    if (!sessionStorage.getItem('e2e-late-frames')) return;
+    sessionStorage.removeItem('e2e-late-frames');
+    const raf = window.requestAnimationFrame.bind(window);
+    const lateUntil = performance.now() + 2000;
+    window.requestAnimationFrame = (cb) =>
+      performance.now() < lateUntil ? raf(() => setTimeout(() => raf(cb), 100)) : raf(cb);
+    const watch = new MutationObserver(() => {
+      if (!document.querySelector('nav.threads')) return;
+      watch.disconnect();
+      /** @type {any} */ (window).__e2eRendered();
+    });
+    watch.observe(document, { childList: true, subtree: true });
+  });
+  hook = { rendered: () => new Promise((r) => (onRendered = () => r(undefined))) };
+  firstRenderHooks.set(page, hook);
+  return hook;
+}
+
+/**
+ * Reloads on a busy machine: frames come late, and the first answers (threads, models, assistants) land the moment
+ * the app first renders, before the screens' after-paint work. The thread of `firstMessage` is back in the list,
+ * the default assistant in the panel, and the thread's messages: the stopped story, four in all.
+ * @param {Page} page @param {string} firstMessage @param {SlowApi} slow
+ */
+export async function reloadShowsThread(page, firstMessage, slow) {
+  const rendered = (await firstRenderHook(page)).rendered();
+  const held = await slow({ listThreads: { until: rendered }, listModels: { until: rendered }, listAssistants: { until: rendered } });
+  try {
+    await page.evaluate(() => sessionStorage.setItem('e2e-late-frames', '1'));
+    await page.reload();
+    await page.waitForSelector(`.msg.user:has-text("${firstMessage}")`);
+    await page.waitForSelector('.msg.user:has-text("Write a very long story")');
+    await page.waitForSelector('.msg.assistant[data-status=stopped]');
+    check((await page.locator('.msg').count()) === 4, 'four messages');
+    await page.waitForSelector(`.thread.current:has-text("${firstMessage}")`, { timeout: 10_000 });
+    await page.waitForSelector('.panel [data-assistant-id="jan"]', { timeout: 10_000 });
+  } finally {
+    await held.settled();
+    await held.restore();
+  }
 }
 
 /** Renames the current thread in the list; the title stays after a reload. @param {Page} page @param {string} title */
@@ -279,10 +461,30 @@ export function shownMessages(page) {
 }
 
 /**
+ * Leaves the field `selector` (its change event) in the very task the panel first lists the model `model`, before
+ * the browser paints that: what arrives with the models and what was typed meet there.
+ * @param {Page} page @param {string} selector @param {string} model
+ */
+export async function leaveFieldWhenModelListed(page, selector, model) {
+  await page.evaluate(
+    ([field, id]) => {
+      const select = /** @type {HTMLSelectElement} */ (document.querySelector('.panel select[name=model]'));
+      const watch = new MutationObserver(() => {
+        if (![...select.options].some((o) => o.value === id)) return;
+        watch.disconnect();
+        /** @type {HTMLElement} */ (document.querySelector(field)).blur();
+      });
+      watch.observe(select, { childList: true, subtree: true });
+    },
+    [selector, model],
+  );
+}
+
+/**
  * Waits until the page shows `count` messages, the last a saved (ready) assistant reply none of `oldIds`, and the
  * composer is idle again. @param {Page} page @param {number} count @param {string[]} oldIds
  */
-async function waitForNewReply(page, count, oldIds) {
+export async function waitForNewReply(page, count, oldIds) {
   await page.waitForFunction(
     ([n, old]) => {
       const all = [...document.querySelectorAll('.msg')];
@@ -368,4 +570,7 @@ export async function replyInNewChat(page, { text, model, maxTokens = 8 }) {
   await send(page, text);
   await page.waitForSelector(`.thread.current:has-text("${text}")`);
   await waitForNewReply(page, 2, []);
+  // The panel now shows the thread's own settings: what the new chat was made with.
+  const shown = await page.inputValue('.panel input[name=max_tokens]');
+  check(shown === String(maxTokens), `the new chat has the panel's max tokens (${shown})`);
 }

@@ -21,9 +21,9 @@ import { MODEL, dataFolderWithModel } from '../test/server.mjs';
 import { manageAssistants } from './assistants-flow.mjs';
 import {
   brokenModelSaysSo, check, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
-  launchChromium, log, newPage, openScreen, recordStreaming, regenerateLastReply, reloadShowsThread,
-  renameCurrentThread, reportFailure, screenshot, sendAndWaitReply, setMaxTokens, shownMessages, startLog,
-  stopLongReply, systemShowsNumbers, watchProblems,
+  launchChromium, log, newPage, openChatTypingMaxTokens, openScreen, pageIdle, recordStreaming,
+  regenerateAfterLateSettings, reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply,
+  setMaxTokens, shownMessages, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -169,6 +169,24 @@ try {
     handle: (channel, listener) => handlers.set(channel, listener),
     removeHandler: (channel) => handlers.delete(channel),
   };
+  /** The late calls and answers in force (flows.mjs's SlowApi), by method, and the calls held by them. */
+  const slowRules = new Map();
+  /** @type {Set<Promise<unknown>>} */
+  const held = new Set();
+  /** @type {import('./flows.mjs').SlowApi} */
+  const slow = async (rules) => {
+    const names = Object.keys(rules);
+    for (const name of names) slowRules.set(name, rules[name]);
+    return {
+      async settled() {
+        while (held.size) await Promise.all([...held]);
+        await pageIdle(page);
+      },
+      async restore() {
+        for (const name of names) if (slowRules.get(name) === rules[name]) slowRules.delete(name);
+      },
+    };
+  };
   let delivery = Promise.resolve();
   const send = (channel, ...payload) => {
     delivery = delivery
@@ -186,12 +204,26 @@ try {
     const listener = handlers.get(channel);
     if (!listener) throw new Error(`No handler registered for '${channel}'`);
     const event = { senderFrame: { url: source.frame.url(), parent: source.frame.parentFrame() ? {} : null } };
-    const result = await listener(event, ...decode(args));
-    // The events sent before the answer arrive before it. A page.evaluate caught in a reload can stall: do not
-    // hold the answer behind it for more than 2 s (Electron would not either: it drops what a reloading page
-    // misses).
-    await Promise.race([delivery, new Promise((r) => setTimeout(r, 2000))]);
-    return result;
+    const decoded = decode(args);
+    const rule = slowRules.get(decoded[0]);
+    const work = (async () => {
+      if (rule?.call) await new Promise((r) => setTimeout(r, rule.call));
+      const result = await listener(event, ...decoded);
+      if (rule?.answer) await new Promise((r) => setTimeout(r, rule.answer));
+      await rule?.until;
+      // The events sent before the answer arrive before it. A page.evaluate caught in a reload can stall: do not
+      // hold the answer behind it for more than 2 s (Electron would not either: it drops what a reloading page
+      // misses).
+      await Promise.race([delivery, new Promise((r) => setTimeout(r, 2000))]);
+      return result;
+    })();
+    if (!rule) return work;
+    held.add(work);
+    try {
+      return await work;
+    } finally {
+      held.delete(work);
+    }
   });
   await page.addInitScript({ content: preloadInitScript() });
 
@@ -222,10 +254,11 @@ try {
   await deleteModel(page, 'Tiny e2e model');
   check(!(await jan.listModels()).some((m) => m.name === 'Tiny e2e model'), 'and deleted it');
 
-  log('a short reply: tokens arrive one by one over jan:reply');
-  await openScreen(page, 'Chat');
-  await setMaxTokens(page, 24);
+  log('a short reply: tokens arrive one by one over jan:reply (max tokens typed as the panel opens)');
+  await openChatTypingMaxTokens(page, 24);
   await recordStreaming(page);
+  // Thread lists answered late from here: the one asked for when this reply ends lands after the next step's changes.
+  const lateLists = await slow({ listThreads: { answer: 2500 } });
   const threadUrl = await sendAndWaitReply(page, 'Hello! Who are you?');
   const threadId = decodeURIComponent(threadUrl.split('#/t/')[1]);
   const saved = (await jan.listMessages(threadId)).at(-1);
@@ -234,13 +267,17 @@ try {
   await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
   await screenshot(page, 'ipc-chat-desktop.png');
 
-  log('regenerate the reply');
+  log('regenerate the reply right after changing the panel (changes and thread lists reach the page late)');
   const replied = (await jan.listMessages(threadId)).at(-1);
-  await setMaxTokens(page, 8);
-  await regenerateLastReply(page);
+  await regenerateAfterLateSettings(page, slow, lateLists);
+  await lateLists.restore();
   const regenerated = await jan.listMessages(threadId);
   check(regenerated.length === 2 && regenerated[1].id !== replied.id, 'the core replaced the reply');
   check(regenerated[1].status === 'ready', `and saved the new one ready (${regenerated[1].status})`);
+  const usage = regenerated[1].metadata?.usage;
+  check(usage?.completion_tokens <= 8, `the new reply has the panel's max tokens (${JSON.stringify(usage)})`);
+  const parameters = (await jan.getThread(threadId)).assistants?.[0]?.model?.parameters;
+  check(parameters?.max_tokens === 8 && parameters.temperature === 0.5, `the core has both changes (${JSON.stringify(parameters)})`);
 
   log('stop a long reply mid-way (stopReply)');
   await stopLongReply(page);
@@ -248,12 +285,14 @@ try {
   check(stopped.status === 'stopped', `the core saved it stopped (${stopped.status})`);
   check((stopped.metadata?.usage?.completion_tokens ?? 0) < 400, 'stopped early');
 
-  log('reload: the thread and its messages are there');
-  await reloadShowsThread(page, 'Hello! Who are you?');
+  log('reload on a busy machine (late frames, the lists answered at the first render): the thread and its messages');
+  await reloadShowsThread(page, 'Hello! Who are you?', slow);
 
   log('edit the first message and resend it');
   await setMaxTokens(page, 12);
   await editFirstMessageAndResend(page, 'Hello again! What can you do?');
+  const resent = (await jan.listMessages(threadId)).at(-1);
+  check(resent.metadata?.usage?.completion_tokens <= 12, `the resent reply has the panel's max tokens (${JSON.stringify(resent.metadata?.usage)})`);
   const inCore = (await jan.listMessages(threadId)).map((m) => `${m.id} ${m.status}`);
   const onPage = (await shownMessages(page)).map((m) => `${m.id} ${m.status}`);
   check(inCore.join() === onPage.join(), `the core has what the page shows (${inCore} / ${onPage})`);
@@ -271,12 +310,19 @@ try {
   await systemShowsNumbers(page);
   await screenshot(page, 'ipc-system-desktop.png');
 
-  log('settings: no API keys and no logout on the desktop; the remote engine saves over IPC');
+  log('settings: no API keys and no logout on the desktop; the remote engine saves over IPC (its settings read late)');
+  let readEngine = () => undefined;
+  const engineRead = await slow({ getEngine: { until: new Promise((r) => (readEngine = () => r(undefined))) } });
   await openScreen(page, 'Settings');
   await page.waitForSelector('input[name=full_url]');
   check((await page.locator('h3:has-text("API keys")').count()) === 0, 'no API keys card');
   check((await page.locator('button:has-text("Log out")').count()) === 0, 'no log out');
   await page.fill('input[name=full_url]', 'https://example.invalid/v1/chat/completions');
+  readEngine(); // the saved settings land after the typing
+  await engineRead.settled();
+  await engineRead.restore();
+  const typedUrl = await page.inputValue('input[name=full_url]');
+  check(typedUrl === 'https://example.invalid/v1/chat/completions', `the typed URL stays (${typedUrl})`);
   await page.click('form.card button:has-text("Save")');
   await page.waitForSelector('text=Remote engine saved.');
   check((await jan.getEngine('openai')).full_url === 'https://example.invalid/v1/chat/completions', 'saved in the core');
@@ -286,10 +332,12 @@ try {
   const assistant = await manageAssistants(page, {
     model: MODEL,
     shot: 'ipc-assistants-desktop.png',
+    slow,
     checkThread: async (id, assistantId) => {
       const made = (await jan.getThread(id)).assistants?.[0];
       check(made?.assistant_id === assistantId && made.assistant_name === 'E2E reviewer', `made for it (${JSON.stringify(made)})`);
       check(made.instructions === 'Answer in one short sentence.', 'with its instructions');
+      check(made.model?.id === MODEL && made.model.parameters?.max_tokens === 8, `its model and max tokens (${JSON.stringify(made.model)})`);
     },
   });
   check(!(await jan.listAssistants()).some((a) => a.id === assistant.id), 'the core deleted the assistant');

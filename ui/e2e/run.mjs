@@ -11,9 +11,9 @@ import { manageAssistants } from './assistants-flow.mjs';
 import { cancelThenDownload, downloadedModelAnswers } from './download-flow.mjs';
 import {
   DESKTOP, brokenModelSaysSo, check, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
-  launchChromium, log, newPage, openScreen, recordStreaming, regenerateLastReply, reloadShowsThread,
-  renameCurrentThread, reportFailure, screenshot, send, sendAndWaitReply, setMaxTokens, slowMessageLists, startLog,
-  stopLongReply, systemShowsNumbers, watchProblems,
+  launchChromium, log, newPage, openChatTypingMaxTokens, openScreen, recordStreaming, regenerateAfterLateSettings,
+  reloadShowsThread, renameCurrentThread, reportFailure, screenshot, send, sendAndWaitReply, setMaxTokens,
+  slowHttp, slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 import { fillQueue } from './full-queue.mjs';
 import { startHubMirror } from './hub-mirror.mjs';
@@ -34,6 +34,14 @@ let failed = false;
 try {
   const page = await newPage(browser);
   watchProblems(page, problems);
+  const slow = slowHttp(page);
+  /** A thread's messages as the core saved them (the page's session). @param {string} id */
+  const threadMessages = async (id) => {
+    const res = await page.request.get(`${server.base}v1/threads/${encodeURIComponent(id)}/messages`);
+    check(res.ok(), `GET the messages (${res.status()})`);
+    const body = await res.json();
+    return Array.isArray(body) ? body : body.data;
+  };
 
   log('the server sends a visitor without a session to the login screen');
   await page.goto(server.base);
@@ -71,18 +79,24 @@ try {
   await openScreen(page, 'Hub');
   await deleteModel(page, 'Gemma 3 270M Q4_K_M');
 
-  log('a short reply: tokens arrive one by one (message lists answered late)');
+  log('a short reply: tokens arrive one by one (message lists answered late; max tokens typed as the panel opens)');
   const fastLists = await slowMessageLists(page, 1500);
-  await openScreen(page, 'Chat');
-  await setMaxTokens(page, 24);
+  await openChatTypingMaxTokens(page, 24);
   await recordStreaming(page);
+  // Thread lists answered late from here: the one asked for when this reply ends lands after the next step's changes.
+  const lateLists = await slow({ listThreads: { answer: 2500 } });
   const threadUrl = await sendAndWaitReply(page, 'Hello! Who are you?');
   await page.waitForSelector('.thread.current:has-text("Hello! Who are you?")');
   await screenshot(page, 'chat-desktop.png');
+  const threadId = decodeURIComponent(threadUrl.split('#/t/')[1]);
+  const first = (await threadMessages(threadId)).at(-1);
+  check(first.metadata?.usage?.completion_tokens <= 24, `max_tokens from the panel (${JSON.stringify(first.metadata?.usage)})`);
 
-  log('regenerate the reply');
-  await setMaxTokens(page, 8);
-  await regenerateLastReply(page);
+  log('regenerate the reply right after changing the panel (changes and thread lists reach the page late)');
+  await regenerateAfterLateSettings(page, slow, lateLists);
+  await lateLists.restore();
+  const regenerated = (await threadMessages(threadId)).at(-1);
+  check(regenerated.metadata?.usage?.completion_tokens <= 8, `the new reply has the panel's max tokens (${JSON.stringify(regenerated.metadata?.usage)})`);
 
   log('stop a long reply mid-way');
   await stopLongReply(page);
@@ -105,9 +119,9 @@ try {
   check((await page.locator('.banner').count()) === 0, 'the banner is gone');
   await deleteCurrentThread(page, 'Are you busy right now?');
 
-  log('reload: the thread and its messages are there');
+  log('reload on a busy machine (late frames, the lists answered at the first render): the thread and its messages');
   await page.goto(threadUrl);
-  await reloadShowsThread(page, 'Hello! Who are you?');
+  await reloadShowsThread(page, 'Hello! Who are you?', slow);
   check(await page.locator('.msg.user .plain').nth(1).innerText().then((t) => t.includes('\n')), 'Shift+Enter is a newline');
 
   log('edit the first message and resend it');
@@ -139,7 +153,7 @@ try {
   await screenshot(page, 'chat-dark-desktop.png');
 
   log('assistants: create, edit, reload, a chat with one, delete');
-  await manageAssistants(page, { model: MODEL, shot: 'assistants-desktop.png' });
+  await manageAssistants(page, { model: MODEL, shot: 'assistants-desktop.png', slow });
   await page.goto(threadUrl);
 
   log('phone width');

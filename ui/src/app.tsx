@@ -135,7 +135,7 @@ function Shell({ onLogout }: { onLogout?: () => void }) {
           {route.screen === 'settings' && <Settings onLogout={onLogout} />}
         </div>
       </main>
-      {route.screen === 'chat' && panel && <RightPanel threadId={threadId} />}
+      {route.screen === 'chat' && panel && <RightPanel key={threadId ?? ''} threadId={threadId} />}
     </div>
   );
 }

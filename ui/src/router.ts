@@ -1,6 +1,6 @@
 // Hash routes (#/t/<id>, #/hub, ...): the document's path never changes, so relative URLs keep working at any
 // path prefix and from Electron's file://.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 
 export type Route =
   | { screen: 'chat'; threadId?: string }
@@ -27,12 +27,14 @@ export function navigate(href: string): void {
   if (location.hash !== href) location.hash = href;
 }
 
+/** The current route; follows the hash from the commit of the first render (a change before that included). */
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parse(location.hash));
-  useEffect(() => {
-    const update = () => setRoute(parse(location.hash));
+  const [hash, setHash] = useState(() => location.hash);
+  useLayoutEffect(() => {
+    const update = () => setHash(location.hash);
     addEventListener('hashchange', update);
+    update();
     return () => removeEventListener('hashchange', update);
   }, []);
-  return route;
+  return parse(hash);
 }

@@ -1,7 +1,7 @@
 // The UI's shared state: a tiny store (no library) that screens read with `useApp`, kept current by the core's
 // events. Every failure goes through `report`, which turns it into a visible, actionable notice.
 
-import { useEffect, useReducer, useRef } from 'preact/hooks';
+import { useLayoutEffect, useReducer, useRef } from 'preact/hooks';
 import { client } from './client';
 import {
   type Assistant,
@@ -11,6 +11,7 @@ import {
   type Model,
   type ModelParameters,
   type Thread,
+  type ThreadUpdate,
 } from './middleware';
 
 export interface Notice {
@@ -80,7 +81,25 @@ export function setState(patch: Partial<AppState> | ((s: AppState) => Partial<Ap
   listeners.forEach((l) => l());
 }
 
-/** The selected part of the state; re-renders the component when it changes (the selector may change per render). */
+/** Resolves once the first load is done (at once when it is): the models, and so a new chat's model, are known. */
+export function whenLoaded(): Promise<void> {
+  if (state.loaded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!state.loaded) return;
+      listeners.delete(check);
+      resolve();
+    };
+    listeners.add(check);
+  });
+}
+
+/**
+ * The selected part of the state; re-renders the component when it changes (the selector may change per render).
+ * It listens from the commit of its first render (a layout effect, not an effect after the next paint: an answer
+ * landing in between, the first load's on a fast machine, would never be shown) and catches up on any change
+ * since the render.
+ */
 export function useApp<T>(select: (s: AppState) => T): T {
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const selectRef = useRef(select);
@@ -88,11 +107,12 @@ export function useApp<T>(select: (s: AppState) => T): T {
   const value = select(state);
   const last = useRef(value);
   last.current = value;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const update = () => {
       if (selectRef.current(state) !== last.current) rerender(0);
     };
     listeners.add(update);
+    update();
     return () => void listeners.delete(update);
   }, []);
   return value;
@@ -181,21 +201,73 @@ function sortThreads(threads: Thread[]): Thread[] {
   return [...threads].sort((a, b) => (b.updated ?? b.created ?? 0) - (a.updated ?? a.created ?? 0));
 }
 
+// Threads reach the store three ways: whole lists (refreshThreads), the core's events and the answers to this
+// tab's own changes. Lists and events can land after a newer copy of a thread (a list asked for before a settings
+// change can answer after it): a thread is never replaced by an older copy (`updated`, the core's clock), and a
+// list does not bring back a thread deleted, or drop one made, while it was on its way.
+
+/** Counts the thread changes this tab has seen; `changedAt` holds, per thread, the count at its last change. */
+let threadChanges = 0;
+const changedAt = new Map<string, number>();
+
+/** Whether `next` is at least as new as `current` (so it may replace it). */
+function notOlder(next: Thread, current: Thread | undefined): boolean {
+  return !current || (next.updated ?? 0) >= (current.updated ?? 0);
+}
+
+/** A thread as the core just sent it (an event, or the answer to a change); ignored when the store has a newer copy. */
+export function putThread(thread: Thread): void {
+  changedAt.set(thread.id, ++threadChanges);
+  setState((s) => {
+    const current = s.threads.find((t) => t.id === thread.id);
+    if (!notOlder(thread, current)) return {};
+    return { threads: sortThreads([thread, ...s.threads.filter((t) => t.id !== thread.id)]) };
+  });
+}
+
+/** A thread the core deleted. */
+export function removeThread(id: string): void {
+  changedAt.set(id, ++threadChanges);
+  setState((s) => ({ threads: s.threads.filter((t) => t.id !== id) }));
+}
+
 export async function refreshThreads(): Promise<void> {
+  const asked = threadChanges;
+  const changedSince = (id: string) => (changedAt.get(id) ?? 0) > asked;
   try {
-    setState({ threads: sortThreads(await client.listThreads()) });
+    const list = await client.listThreads();
+    setState((s) => {
+      const current = new Map(s.threads.map((t) => [t.id, t]));
+      const listed = new Set(list.map((t) => t.id));
+      const threads: Thread[] = [];
+      for (const t of list) {
+        const mine = current.get(t.id);
+        if (changedSince(t.id) && !mine) continue; // deleted since the list was asked for
+        threads.push(notOlder(t, mine) ? t : mine!);
+      }
+      for (const t of s.threads) if (!listed.has(t.id) && changedSince(t.id)) threads.push(t); // made since
+      return { threads: sortThreads(threads) };
+    });
   } catch (e) {
     report(e);
   }
 }
 
+/**
+ * The model a new chat gets when its own is not (or no longer) among `models`: its assistant's, when downloaded
+ * (the assistant may have been picked before the models were known), else the first.
+ */
+function draftWithModels(s: AppState, models: Model[]): Draft {
+  if (models.some((m) => m.id === s.draft.modelId)) return s.draft;
+  const wanted = s.assistants.find((a) => a.id === s.draft.assistantId)?.model;
+  const modelId = wanted && models.some((m) => m.id === wanted) ? wanted : (models[0]?.id ?? '');
+  return { ...s.draft, modelId };
+}
+
 export async function refreshModels(): Promise<void> {
   try {
     const models = await client.listModels();
-    setState((s) => ({
-      models,
-      draft: models.some((m) => m.id === s.draft.modelId) ? s.draft : { ...s.draft, modelId: models[0]?.id ?? '' },
-    }));
+    setState((s) => ({ models, draft: draftWithModels(s, models) }));
   } catch (e) {
     report(e);
   }
@@ -214,6 +286,42 @@ export async function refreshAssistants(): Promise<void> {
   } catch (e) {
     report(e);
   }
+}
+
+/**
+ * Changes what the next new chat starts with. Each change is applied to the store's draft as it is now (one field
+ * at a time: a change never writes back a copy of other fields read earlier), synchronously, so a chat sent right
+ * after it gets it.
+ */
+export function updateDraft(change: (draft: Draft) => Draft): void {
+  setState((s) => ({ draft: change(s.draft) }));
+}
+
+/** Each thread's settings changes, in the order made; a thread's entry is there while one is on its way. */
+const settingsSaves = new Map<string, Promise<void>>();
+
+/**
+ * Saves a change to a thread's settings (model, parameters, instructions). `change` builds the update from the
+ * thread as the store has it when the change's turn comes: after the thread's earlier changes were saved, so one
+ * change never undoes another. Failures are reported; the returned promise settles when this change is done.
+ */
+export function saveThreadSettings(id: string, change: (thread: Thread) => ThreadUpdate): Promise<void> {
+  const save = (settingsSaves.get(id) ?? Promise.resolve())
+    .then(async () => {
+      const thread = getState().threads.find((t) => t.id === id) ?? (await client.getThread(id));
+      putThread(await client.updateThread(id, change(thread)));
+    })
+    .catch(report);
+  settingsSaves.set(id, save);
+  void save.then(() => {
+    if (settingsSaves.get(id) === save) settingsSaves.delete(id);
+  });
+  return save;
+}
+
+/** Resolves when the thread's settings changes made so far are saved: a reply asked for after that uses them. */
+export function threadSettingsSaved(id: string): Promise<void> {
+  return settingsSaves.get(id) ?? Promise.resolve();
 }
 
 /** Makes the next new chat one with `assistant`: its instructions, and its model when that one is downloaded. */
@@ -251,10 +359,10 @@ async function refreshDownloads(): Promise<void> {
 function handle(event: JanEvent): void {
   switch (event.type) {
     case 'thread_updated':
-      setState((s) => ({ threads: sortThreads([event.thread, ...s.threads.filter((t) => t.id !== event.thread.id)]) }));
+      putThread(event.thread);
       break;
     case 'thread_deleted':
-      setState((s) => ({ threads: s.threads.filter((t) => t.id !== event.thread_id) }));
+      removeThread(event.thread_id);
       break;
     case 'model_updated':
     case 'model_deleted':

@@ -2,7 +2,7 @@
 // store by hand (load, core events, connection changes, failures) and checks what the screens would show.
 
 import { afterEach, beforeEach, describe as group, expect, it, vi } from 'vitest';
-import type { JanEvent, Model, Thread } from '../src/middleware';
+import type { JanEvent, Model, Thread, ThreadUpdate } from '../src/middleware';
 
 type Store = typeof import('../src/store');
 
@@ -21,6 +21,16 @@ const fake = {
   listModels: vi.fn(async () => data.models),
   listAssistants: vi.fn(async () => data.assistants),
   listDownloads: vi.fn(async () => data.downloads),
+  getThread: vi.fn(async (id: string) => data.threads.find((t) => t.id === id)!),
+  updateThread: vi.fn(async (id: string, update: ThreadUpdate): Promise<Thread> => {
+    const t = data.threads.find((x) => x.id === id)!;
+    const a = { assistant_id: 'jan', ...t.assistants?.[0] };
+    if (update.model) a.model = update.model;
+    if (update.instructions !== undefined) a.instructions = update.instructions;
+    const next = { ...t, assistants: [a], updated: (t.updated ?? 0) + 1 };
+    data.threads = data.threads.map((x) => (x.id === id ? next : x));
+    return next;
+  }),
   subscribe: vi.fn((listener: (e: JanEvent) => void, onState: (s: 'connecting' | 'open' | 'closed') => void) => {
     emit = listener;
     setConnection = onState;
@@ -46,6 +56,7 @@ beforeEach(async () => {
     downloads: [],
   });
   for (const f of [fake.listThreads, fake.listModels, fake.listAssistants, fake.listDownloads]) f.mockClear();
+  fake.updateThread.mockClear();
   fake.capabilities.login = true;
 });
 afterEach(() => {
@@ -286,5 +297,97 @@ group('assistants for a new chat', () => {
     await store.refreshAssistants();
     expect(store.getState().draft.assistantId).toBeUndefined();
     expect(store.getState().assistants.map((a) => a.id)).toEqual(['jan']);
+  });
+});
+
+/** A promise and its resolve, for answers that land when the test says. */
+function later<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+group('answers that land late', () => {
+  it('a thread list asked for before a change does not undo it when it lands after', async () => {
+    await store.start();
+    const stale = later<Thread[]>();
+    fake.listThreads.mockReturnValueOnce(stale.promise);
+    const refreshing = store.refreshThreads();
+    const listed = data.threads.map((t) => ({ ...t }));
+    store.putThread({ id: 'old', title: 'Renamed', updated: 7 });
+    emit({ type: 'thread_updated', thread: { id: 'made', title: 'Made', updated: 8 } });
+    emit({ type: 'thread_deleted', thread_id: 'new' });
+    stale.resolve(listed); // old (updated 1) and new: both from before the changes
+    await refreshing;
+    expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['made:Made', 'old:Renamed']);
+    // A later list is taken as it is.
+    data.threads = [{ id: 'old', title: 'Again', updated: 9 }];
+    await store.refreshThreads();
+    expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['old:Again']);
+  });
+
+  it('an event carrying an older copy of a thread is ignored', async () => {
+    await store.start();
+    store.putThread({ id: 'new', title: 'Newer', updated: 20 });
+    emit({ type: 'thread_updated', thread: { id: 'new', title: 'Older', updated: 10 } });
+    expect(store.getState().threads.find((t) => t.id === 'new')?.title).toBe('Newer');
+  });
+
+  it('thread settings: each change is built on the one before, and a reply can wait for them', async () => {
+    data.threads = [{ id: 't', updated: 1, assistants: [{ assistant_id: 'jan', model: { id: 'gemma', parameters: { max_tokens: 24 } } }] }];
+    await store.start();
+    const first = later<void>();
+    const answer = fake.updateThread.getMockImplementation()!;
+    fake.updateThread.mockImplementationOnce(async (id, update) => {
+      await first.promise;
+      return answer(id, update);
+    });
+    const withTemperature = (t: Thread) => ({
+      model: { ...t.assistants![0].model!, parameters: { ...t.assistants![0].model!.parameters, temperature: 0.5 } },
+    });
+    const withMaxTokens = (t: Thread) => ({
+      model: { ...t.assistants![0].model!, parameters: { ...t.assistants![0].model!.parameters, max_tokens: 8 } },
+    });
+    void store.saveThreadSettings('t', withTemperature);
+    void store.saveThreadSettings('t', withMaxTokens);
+    let saved = false;
+    void store.threadSettingsSaved('t').then(() => (saved = true));
+    await settle();
+    expect(saved).toBe(false);
+    expect(fake.updateThread).toHaveBeenCalledTimes(1);
+    first.resolve();
+    await store.threadSettingsSaved('t');
+    expect(fake.updateThread).toHaveBeenCalledTimes(2);
+    const parameters = store.getState().threads.find((t) => t.id === 't')?.assistants?.[0].model?.parameters;
+    expect(parameters).toEqual({ max_tokens: 8, temperature: 0.5 });
+    expect(await Promise.race([store.threadSettingsSaved('t').then(() => 'done'), settle().then(() => 'waiting')])).toBe('done');
+  });
+
+  it('a failed settings change is reported and does not stop the next', async () => {
+    data.threads = [{ id: 't', updated: 1 }];
+    await store.start();
+    fake.updateThread.mockRejectedValueOnce(new JanError('disk full', 'disk_full', 507));
+    void store.saveThreadSettings('t', () => ({ instructions: 'a' }));
+    await store.saveThreadSettings('t', () => ({ instructions: 'b' }));
+    expect(texts()).toEqual(['error: Not enough disk space: disk full']);
+    expect(store.getState().threads[0].assistants?.[0].instructions).toBe('b');
+  });
+
+  it('an assistant picked before the models are known gets its model when they come', async () => {
+    data.assistants = [{ id: 'jan', name: 'Jan' }, { id: 'coder', name: 'Coder', model: 'qwen' }];
+    const models = later<Model[]>();
+    fake.listModels.mockReturnValueOnce(models.promise);
+    const starting = store.start();
+    let loaded = false;
+    void store.whenLoaded().then(() => (loaded = true));
+    await settle();
+    store.chooseAssistant(store.getState().assistants[1]);
+    expect(store.getState().draft.modelId).toBe('');
+    store.updateDraft((d) => ({ ...d, parameters: { max_tokens: 8 } }));
+    expect(loaded).toBe(false);
+    models.resolve([{ id: 'gemma' }, { id: 'qwen' }] as Model[]);
+    await starting;
+    expect(loaded).toBe(true);
+    expect(store.getState().draft).toMatchObject({ assistantId: 'coder', modelId: 'qwen', parameters: { max_tokens: 8 } });
   });
 });

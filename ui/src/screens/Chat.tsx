@@ -2,7 +2,17 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { client } from '../client';
 import { type Message, type Thread, messageText } from '../middleware';
 import { navigate, threadHref } from '../router';
-import { describe, getState, onEvent, refreshThreads, report, useApp } from '../store';
+import {
+  describe,
+  getState,
+  onEvent,
+  putThread,
+  refreshThreads,
+  report,
+  threadSettingsSaved,
+  useApp,
+  whenLoaded,
+} from '../store';
 import { Markdown } from './Markdown';
 
 export function threadModelId(thread: Thread | undefined): string | undefined {
@@ -98,6 +108,8 @@ export function Chat({ threadId }: { threadId?: string }) {
     const current: Streaming = { threadId: id, text: '' };
     setStreaming({ ...current });
     try {
+      // The panel's changes to this thread made before this reply was asked for are saved first: it uses them.
+      await threadSettingsSaved(id);
       const outcome = await client.reply(
         id,
         {
@@ -140,8 +152,14 @@ export function Chat({ threadId }: { threadId?: string }) {
 
   const send = async () => {
     const text = input.trim();
-    if (!text || busy) return;
-    if (modelMissing) {
+    if (!text || busy || acting.current) return;
+    acting.current = true;
+    // Until the first load, the models (and so a new chat's model) are not known yet: wait for them.
+    await whenLoaded();
+    const now = getState();
+    const chosen = threadModelId(now.threads.find((t) => t.id === threadId)) ?? now.draft.modelId;
+    if (!chosen || !now.models.some((m) => m.id === chosen)) {
+      acting.current = false;
       setError({ text: 'Choose a model first.', link: { href: '#/hub', label: 'Open the Hub' } });
       return;
     }
@@ -150,6 +168,7 @@ export function Chat({ threadId }: { threadId?: string }) {
     try {
       let id = threadId;
       if (!id) {
+        // The draft as it is now: the panel's changes are in it as soon as they are made.
         const draft = getState().draft;
         const t = await client.createThread({
           title: text.slice(0, 60),
@@ -163,6 +182,7 @@ export function Chat({ threadId }: { threadId?: string }) {
         });
         id = t.id;
         created.current = id;
+        putThread(t);
         setMessages([]);
         navigate(threadHref(id));
       }

@@ -1,7 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { client } from '../client';
-import type { ModelParameters, Thread } from '../middleware';
-import { type Draft, chooseAssistant, report, setState, useApp } from '../store';
+import { useState } from 'preact/hooks';
+import type { ModelParameters, Thread, ThreadModel, ThreadUpdate } from '../middleware';
+import { type Draft, chooseAssistant, saveThreadSettings, updateDraft, useApp } from '../store';
 import { DEFAULT_ASSISTANT } from './Assistants';
 import { threadModelId } from './Chat';
 
@@ -16,6 +15,9 @@ interface Form {
   presence_penalty: string;
   ctx_len: string;
 }
+
+type Field = keyof Form;
+type NumberParameter = 'temperature' | 'top_p' | 'max_tokens' | 'frequency_penalty' | 'presence_penalty';
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 const num = (v: string) => (v.trim() === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
@@ -36,48 +38,101 @@ function fromThread(thread: Thread | undefined, draft: Draft): Form {
   };
 }
 
-/** The thread's assistant instructions, model and parameters (a new chat's, before it exists). */
+/** `parameters` with one field of the form set to `value` (empty: the model's default). */
+function withParameter(parameters: ModelParameters, key: NumberParameter | 'stop', value: string): ModelParameters {
+  const next = { ...parameters };
+  if (key === 'stop') {
+    const stop = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (stop.length) next.stop = stop;
+    else delete next.stop;
+  } else {
+    const n = num(value);
+    if (n === undefined) delete next[key];
+    else next[key] = n;
+  }
+  return next;
+}
+
+/** A new chat's draft with one field changed. */
+function draftWith(draft: Draft, key: Field, value: string): Draft {
+  switch (key) {
+    case 'modelId':
+      return { ...draft, modelId: value };
+    case 'instructions':
+      return { ...draft, instructions: value };
+    case 'ctx_len':
+      return { ...draft, ctxLen: num(value) };
+    default:
+      return { ...draft, parameters: withParameter(draft.parameters, key, value) };
+  }
+}
+
+/** The update that changes one field of `thread` (its model keeps everything else it has). */
+function threadUpdate(thread: Thread, key: Field, value: string): ThreadUpdate {
+  if (key === 'instructions') return { instructions: value };
+  const model: ThreadModel = { ...(thread.assistants?.[0]?.model ?? { id: '' }) };
+  if (key === 'modelId') {
+    model.id = value;
+  } else if (key === 'ctx_len') {
+    const settings = { ...model.settings };
+    const n = num(value);
+    if (n) settings.ctx_len = n;
+    else delete settings.ctx_len;
+    model.settings = settings;
+  } else {
+    model.parameters = withParameter(model.parameters ?? {}, key, value);
+  }
+  return { model };
+}
+
+/**
+ * The thread's assistant instructions, model and parameters (a new chat's, before it exists). The fields show the
+ * store's thread (or draft) as it is at each render, except what is being typed and not yet saved; a change saves
+ * its one field, so nothing the store learnt meanwhile (the models, an assistant, another change) is written over
+ * with an older copy. The parent gives each thread its own panel (`key`), so typing never carries across.
+ */
 export function RightPanel({ threadId }: { threadId?: string }) {
   const thread = useApp((s) => s.threads.find((t) => t.id === threadId));
   const models = useApp((s) => s.models);
   const draft = useApp((s) => s.draft);
   const assistants = useApp((s) => s.assistants);
-  const [form, setForm] = useState<Form>(() => fromThread(thread, draft));
+  /** Typed and not yet saved (or being saved), per field. */
+  const [edits, setEdits] = useState<Partial<Form>>({});
+  const saved = fromThread(thread, draft);
+  const form: Form = { ...saved, ...edits };
 
-  useEffect(() => setForm(fromThread(thread, draft)), [threadId, thread?.updated, draft]);
-
-  const save = async (next: Form) => {
-    const parameters: ModelParameters = {};
-    for (const k of ['temperature', 'top_p', 'max_tokens', 'frequency_penalty', 'presence_penalty'] as const) {
-      const v = num(next[k]);
-      if (v !== undefined) parameters[k] = v;
-    }
-    const stop = next.stop.split(',').map((s) => s.trim()).filter(Boolean);
-    if (stop.length) parameters.stop = stop;
-    const ctxLen = num(next.ctx_len);
-    if (!threadId) {
-      setState((s) => ({
-        draft: { ...s.draft, modelId: next.modelId, parameters, ctxLen, instructions: next.instructions },
-      }));
-      return;
-    }
-    try {
-      const t = await client.updateThread(threadId, {
-        model: { id: next.modelId, parameters, settings: ctxLen ? { ctx_len: ctxLen } : {} },
-        instructions: next.instructions,
-      });
-      setState((s) => ({ threads: s.threads.map((x) => (x.id === t.id ? t : x)) }));
-    } catch (e) {
-      report(e);
-    }
+  /**
+   * Typing: shown as typed; a new chat's draft takes it at once (nothing to wait for, and a message sent right
+   * after, even without the field's change event, gets it).
+   */
+  const edit = (key: Field, value: string) => {
+    setEdits((e) => ({ ...e, [key]: value }));
+    if (!threadId) updateDraft((d) => draftWith(d, key, value));
   };
 
-  const field = (key: keyof Form, label: string, attrs: Record<string, unknown> = {}) => (
+  /** Saves one field: a new chat's draft at once, a thread's through the store (in order with its other changes). */
+  const commit = (key: Field, value: string) => {
+    const done = () =>
+      setEdits((e) => {
+        if (e[key] !== value) return e; // typed on meanwhile
+        const { [key]: _, ...rest } = e;
+        return rest;
+      });
+    if (!threadId) {
+      updateDraft((d) => draftWith(d, key, value));
+      done();
+      return;
+    }
+    edit(key, value);
+    void saveThreadSettings(threadId, (t) => threadUpdate(t, key, value)).finally(done);
+  };
+
+  const field = (key: Field, label: string, attrs: Record<string, unknown> = {}) => (
     <label>
       {label}
       <input name={key} value={form[key]} {...attrs}
-        onInput={(e) => setForm({ ...form, [key]: e.currentTarget.value })}
-        onChange={(e) => void save({ ...form, [key]: e.currentTarget.value })} />
+        onInput={(e) => edit(key, e.currentTarget.value)}
+        onChange={(e) => commit(key, e.currentTarget.value)} />
     </label>
   );
 
@@ -103,14 +158,14 @@ export function RightPanel({ threadId }: { threadId?: string }) {
       <label>
         Instructions
         <textarea name="instructions" rows={4} value={form.instructions}
-          onInput={(e) => setForm({ ...form, instructions: e.currentTarget.value })}
-          onChange={(e) => void save({ ...form, instructions: e.currentTarget.value })} />
+          onInput={(e) => edit('instructions', e.currentTarget.value)}
+          onChange={(e) => commit('instructions', e.currentTarget.value)} />
       </label>
       <h3>Model</h3>
       <label>
         Model
         <select name="model" value={form.modelId}
-          onChange={(e) => { const f = { ...form, modelId: e.currentTarget.value }; setForm(f); void save(f); }}>
+          onChange={(e) => commit('modelId', e.currentTarget.value)}>
           {!models.some((m) => m.id === form.modelId) && <option value={form.modelId}>{form.modelId || '(none)'}</option>}
           {models.map((m) => <option key={m.id} value={m.id}>{m.name || m.id}</option>)}
         </select>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { client } from '../client';
 import { when } from '../format';
 import { copyText } from '../markdown';
@@ -68,10 +68,12 @@ function RemoteEngine() {
   const [settings, setSettings] = useState<EngineSettings | null>(null);
   const [url, setUrl] = useState('');
   const [key, setKey] = useState('');
+  /** The URL was typed in: the saved one, when it arrives after that, must not replace it. */
+  const typed = useRef(false);
   useEffect(() => {
     client.getEngine('openai').then((s) => {
       setSettings(s);
-      setUrl(s.full_url);
+      if (!typed.current) setUrl(s.full_url);
     }, report);
   }, []);
   const save = async (e: Event) => {
@@ -91,7 +93,10 @@ function RemoteEngine() {
       <label>
         URL
         <input name="full_url" type="url" placeholder="https://api.openai.com/v1/chat/completions" value={url}
-          onInput={(e) => setUrl(e.currentTarget.value)} />
+          onInput={(e) => {
+            typed.current = true;
+            setUrl(e.currentTarget.value);
+          }} />
       </label>
       <label>
         API key

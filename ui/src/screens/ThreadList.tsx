@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { client } from '../client';
 import { when } from '../format';
 import { navigate, threadHref } from '../router';
-import { report, setState, useApp } from '../store';
+import { putThread, removeThread, report, useApp } from '../store';
 
 /** The threads, most recently updated first; new, rename, delete; the current one highlighted. */
 export function ThreadList({ current, onPick }: { current?: string; onPick: () => void }) {
@@ -15,8 +15,7 @@ export function ThreadList({ current, onPick }: { current?: string; onPick: () =
     const { id, title } = renaming;
     setRenaming(null);
     try {
-      const t = await client.updateThread(id, { title: title.trim() || 'Untitled' });
-      setState((s) => ({ threads: s.threads.map((x) => (x.id === id ? t : x)) }));
+      putThread(await client.updateThread(id, { title: title.trim() || 'Untitled' }));
     } catch (err) {
       report(err);
     }
@@ -26,7 +25,7 @@ export function ThreadList({ current, onPick }: { current?: string; onPick: () =
     if (!confirm(`Delete "${title}" and its messages?`)) return;
     try {
       await client.deleteThread(id);
-      setState((s) => ({ threads: s.threads.filter((t) => t.id !== id) }));
+      removeThread(id);
       if (id === current) navigate('#/');
     } catch (err) {
       report(err);
