@@ -24,7 +24,7 @@ const fake = {
   getThread: vi.fn(async (id: string) => data.threads.find((t) => t.id === id)!),
   updateThread: vi.fn(async (id: string, update: ThreadUpdate): Promise<Thread> => {
     const t = data.threads.find((x) => x.id === id)!;
-    const a = { assistant_id: 'jan', ...t.assistants?.[0] };
+    const a = { ...(t.assistants?.[0] ?? { assistant_id: 'jan' }) };
     if (update.model) a.model = update.model;
     if (update.instructions !== undefined) a.instructions = update.instructions;
     const next = { ...t, assistants: [a], updated: (t.updated ?? 0) + 1 };
@@ -66,6 +66,8 @@ afterEach(() => {
 
 const texts = () => store.getState().notices.map((n) => `${n.kind}: ${n.text}`);
 const settle = () => new Promise((r) => setTimeout(r, 0));
+/** A thread as the core sends it, with these fields. */
+const thread = (t: Partial<Thread> & { id: string }): Thread => ({ object: 'thread', title: '', assistants: [], ...t });
 
 group('describe: each failure as a sentence and where to act on it', () => {
   it('says the server cannot be reached', () => {
@@ -314,27 +316,27 @@ group('answers that land late', () => {
     fake.listThreads.mockReturnValueOnce(stale.promise);
     const refreshing = store.refreshThreads();
     const listed = data.threads.map((t) => ({ ...t }));
-    store.putThread({ id: 'old', title: 'Renamed', updated: 7 });
-    emit({ type: 'thread_updated', thread: { id: 'made', title: 'Made', updated: 8 } });
+    store.putThread(thread({ id: 'old', title: 'Renamed', updated: 7 }));
+    emit({ type: 'thread_updated', thread: thread({ id: 'made', title: 'Made', updated: 8 }) });
     emit({ type: 'thread_deleted', thread_id: 'new' });
     stale.resolve(listed); // old (updated 1) and new: both from before the changes
     await refreshing;
     expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['made:Made', 'old:Renamed']);
     // A later list is taken as it is.
-    data.threads = [{ id: 'old', title: 'Again', updated: 9 }];
+    data.threads = [thread({ id: 'old', title: 'Again', updated: 9 })];
     await store.refreshThreads();
     expect(store.getState().threads.map((t) => `${t.id}:${t.title}`)).toEqual(['old:Again']);
   });
 
   it('an event carrying an older copy of a thread is ignored', async () => {
     await store.start();
-    store.putThread({ id: 'new', title: 'Newer', updated: 20 });
-    emit({ type: 'thread_updated', thread: { id: 'new', title: 'Older', updated: 10 } });
+    store.putThread(thread({ id: 'new', title: 'Newer', updated: 20 }));
+    emit({ type: 'thread_updated', thread: thread({ id: 'new', title: 'Older', updated: 10 }) });
     expect(store.getState().threads.find((t) => t.id === 'new')?.title).toBe('Newer');
   });
 
   it('thread settings: each change is built on the one before, and a reply can wait for them', async () => {
-    data.threads = [{ id: 't', updated: 1, assistants: [{ assistant_id: 'jan', model: { id: 'gemma', parameters: { max_tokens: 24 } } }] }];
+    data.threads = [thread({ id: 't', updated: 1, assistants: [{ assistant_id: 'jan', model: { id: 'gemma', parameters: { max_tokens: 24 } } }] })];
     await store.start();
     const first = later<void>();
     const answer = fake.updateThread.getMockImplementation()!;
@@ -364,7 +366,7 @@ group('answers that land late', () => {
   });
 
   it('a failed settings change is reported and does not stop the next', async () => {
-    data.threads = [{ id: 't', updated: 1 }];
+    data.threads = [thread({ id: 't', updated: 1 })];
     await store.start();
     fake.updateThread.mockRejectedValueOnce(new JanError('disk full', 'disk_full', 507));
     void store.saveThreadSettings('t', () => ({ instructions: 'a' }));
