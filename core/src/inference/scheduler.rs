@@ -243,10 +243,11 @@ impl Scheduler {
         let config = inner.config.inference.clone();
         let settings = model.settings.clone();
         let read_path = path.clone();
-        let (info, tokenizer, template, context, slots) = blocking(move || {
+        // One read of the header serves the config, the tokenizer, the template and then the weights.
+        let (info, model_config, tokenizer, template, context, slots) = blocking(move || {
             let info = gguf::read_info(&read_path, &ReadOptions::full())?;
             // The architecture first: an unsupported one is the clearest error.
-            let trained = ModelConfig::from_gguf(&info)?.context_length;
+            let model_config = ModelConfig::from_gguf(&info)?;
             let tokenizer = Tokenizer::from_gguf(&info)?;
             let text = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or("").to_owned();
             let (bos, eos) = (text(tokenizer.bos_id()), text(tokenizer.eos_id()));
@@ -257,12 +258,12 @@ impl Scheduler {
                 &bos,
                 &eos,
             )?;
+            let trained = model_config.context_length;
             let context = settings.ctx_len.map_or(config.default_context, |c| c as usize).min(trained).max(16);
             let slots = settings.n_parallel.map_or(config.default_slots, |n| n as usize).clamp(1, 64);
-            Ok((info, tokenizer, template, context, slots))
+            Ok((info, model_config, tokenizer, template, context, slots))
         })
         .await?;
-        let model_config = ModelConfig::from_gguf(&info)?;
         let file_bytes = tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0);
         let memory_bytes = file_bytes + (model_config.kv_bytes_per_token() * context * slots) as u64;
         let budget = config.memory_budget.unwrap_or_else(default_budget);
@@ -279,6 +280,7 @@ impl Scheduler {
         let events = inner.clone();
         let model_id = model.id.clone();
         let ngl = model.settings.ngl;
+        let arch = model_config.arch;
         let (handle, prompter, device_name) = blocking(move || {
             let (device, device_name) = config.device.device(ngl)?;
             let mut last = Instant::now();
@@ -289,7 +291,7 @@ impl Scheduler {
                     events.emit(Event::ModelState { model_id: model_id.clone(), state });
                 }
             };
-            let model = Arc::new(Model::load(&path, &info, &device, &mut report)?);
+            let model = Arc::new(Model::load_with(&path, &info, model_config, &device, &mut report)?);
             let prompter = Arc::new(Prompter { tokenizer: Arc::new(tokenizer), template, context });
             let parts = EngineParts { model, prompter: prompter.clone(), slots };
             Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, prompter, device_name))
@@ -298,7 +300,7 @@ impl Scheduler {
         tracing::info!(model = %model.id, device = %device_name, context, slots, "model loaded");
         let info = LoadedModel {
             model_id: model.id.clone(),
-            architecture: format!("{:?}", model_config.arch).to_lowercase(),
+            architecture: format!("{arch:?}").to_lowercase(),
             device: device_name,
             context,
             slots,

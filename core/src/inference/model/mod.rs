@@ -15,6 +15,8 @@ mod loader;
 mod repack;
 mod rms_norm;
 mod rope;
+#[cfg(test)]
+pub(crate) mod tiny;
 mod weights;
 
 use candle_core::{Device, Tensor};
