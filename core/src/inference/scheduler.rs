@@ -224,12 +224,12 @@ impl Scheduler {
         out
     }
 
-    /// Counters of every loaded model, for metrics.
     /// The models being loaded now.
     pub(crate) fn loading(&self) -> Vec<String> {
         self.loading.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Counters of every loaded model, for metrics.
     pub(crate) fn stats(&self) -> Vec<(String, Arc<EngineStats>)> {
         self.map().iter().map(|(id, l)| (id.clone(), l.handle.stats.clone())).collect()
     }
