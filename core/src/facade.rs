@@ -53,15 +53,17 @@ impl Jan {
             .redirect(reqwest::redirect::Policy::limited(10))
             .build()
             .map_err(|e| Error::Network(format!("cannot start the HTTP client: {e}")))?;
+        let events = EventBus::new();
+        let scheduler = Scheduler::new(config.inference.clone(), events.clone());
         let jan = Jan {
             inner: Arc::new(Inner {
                 config,
-                events: EventBus::new(),
+                events,
                 locks: KeyedLocks::default(),
                 http,
                 downloads: DownloadRegistry::default(),
                 system: SystemMonitor::new(),
-                scheduler: Scheduler::default(),
+                scheduler,
             }),
         };
         jan.assistants().ensure_default().await?;

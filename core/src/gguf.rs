@@ -410,7 +410,7 @@ pub fn read_info_from<R: Read + Seek>(r: R, opts: &ReadOptions) -> Result<GgufIn
 }
 
 /// At most the first 80 characters of `s`, for error messages about untrusted strings.
-fn short(s: &str) -> &str {
+pub(crate) fn short(s: &str) -> &str {
     s.char_indices().nth(80).map_or(s, |(i, _)| &s[..i])
 }
 

@@ -21,7 +21,6 @@ use super::scheduler::LoadedModel;
 use super::stream::{CompletionStream, channel};
 use super::types::{ChatMessage, ChatRequest, CompletionRequest};
 use crate::error::{Error, Result};
-use crate::events::{Event, ModelState};
 use crate::facade::Inner;
 use crate::ids::{self, IdKind};
 use crate::models::ModelFile;
@@ -66,7 +65,7 @@ impl InferenceApi {
         // The load runs to its end even when the caller goes away (an HTTP client that disconnected, a request
         // past its timeout): stopping half-way would waste the weights read so far and leave the model `loading`.
         let inner = self.inner.clone();
-        tokio::spawn(async move { inner.scheduler.load(&inner, &model, path).await })
+        tokio::spawn(async move { inner.scheduler.load(&model, path).await })
             .await
             .map_err(|e| crate::Error::Engine(format!("loading {model_id}: {e}")))?
     }
@@ -95,13 +94,13 @@ impl InferenceApi {
     /// Unloads a model (Jan's "stop model"); its running requests end as cancelled.
     pub async fn unload(&self, model_id: &str) -> Result<()> {
         ids::check(IdKind::Model, model_id)?;
-        let scheduler = self.inner.clone();
+        let inner = self.inner.clone();
         let id = model_id.to_owned();
-        let was_loaded = blocking(move || Ok(scheduler.scheduler.unload(&id))).await?;
+        // Emits model_state stopped when it unloads.
+        let was_loaded = blocking(move || Ok(inner.scheduler.unload(&id))).await?;
         if !was_loaded {
             return Err(Error::NotFound { kind: "loaded model", id: model_id.to_owned() });
         }
-        self.inner.emit(Event::ModelState { model_id: model_id.to_owned(), state: ModelState::Stopped });
         Ok(())
     }
 

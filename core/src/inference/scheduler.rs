@@ -15,9 +15,9 @@ use super::prompt::Prompter;
 use super::template::ChatTemplate;
 use super::tokenizer::Tokenizer;
 use crate::error::{Error, Result};
-use crate::events::{Event, ModelState};
-use crate::facade::Inner;
+use crate::events::{Event, EventBus, ModelState};
 use crate::gguf::{self, ReadOptions};
+use crate::locks::KeyedLocks;
 use crate::models::ModelFile;
 use crate::storage::blocking;
 
@@ -152,9 +152,14 @@ struct Loaded {
     last_used: Instant,
 }
 
-/// The loaded models, and the ones loading.
-#[derive(Default)]
+/// The loaded models, and the ones loading. It owns what loading needs (the inference config, where to publish
+/// `model_state` events, a lock per model so that one load runs at a time), so it stands alone: the facade builds
+/// one, and tests can too.
 pub(crate) struct Scheduler {
+    config: InferenceConfig,
+    events: EventBus,
+    /// Taken per model id for the whole of a load.
+    load_locks: KeyedLocks,
     loaded: Mutex<HashMap<String, Loaded>>,
     loading: Mutex<Vec<String>>,
 }
@@ -175,6 +180,17 @@ impl std::fmt::Debug for Scheduler {
 }
 
 impl Scheduler {
+    /// A scheduler with nothing loaded, loading with `config` and publishing `model_state` events on `events`.
+    pub(crate) fn new(config: InferenceConfig, events: EventBus) -> Scheduler {
+        Scheduler {
+            config,
+            events,
+            load_locks: KeyedLocks::default(),
+            loaded: Mutex::default(),
+            loading: Mutex::default(),
+        }
+    }
+
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Loaded>> {
         self.loaded.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -210,45 +226,47 @@ impl Scheduler {
         out
     }
 
-    /// Counters of every loaded model, for metrics.
     /// The models being loaded now.
     pub(crate) fn loading(&self) -> Vec<String> {
         self.loading.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Counters of every loaded model, for metrics.
     pub(crate) fn stats(&self) -> Vec<(String, Arc<EngineStats>)> {
         self.map().iter().map(|(id, l)| (id.clone(), l.handle.stats.clone())).collect()
     }
 
     /// Loads `model` (weights at `path`) unless it is loaded; unloads idle models first when memory is short.
     /// Emits `model_state` events: loading (with progress), then ready or failed.
-    pub(crate) async fn load(&self, inner: &Arc<Inner>, model: &ModelFile, path: PathBuf) -> Result<()> {
-        let _guard = inner.locks.lock(format!("load/{}", model.id)).await;
+    pub(crate) async fn load(&self, model: &ModelFile, path: PathBuf) -> Result<()> {
+        let _guard = self.load_locks.lock(model.id.clone()).await;
         if self.is_loaded(&model.id) {
             return Ok(());
         }
         let model_id = model.id.clone();
         self.loading.lock().unwrap_or_else(|p| p.into_inner()).push(model_id.clone());
         let marked = Loading(self, model_id.clone());
-        inner.emit(Event::ModelState { model_id: model_id.clone(), state: ModelState::Loading { progress: 0.0 } });
-        let result = self.load_now(inner, model, path).await;
+        self.events
+            .emit(Event::ModelState { model_id: model_id.clone(), state: ModelState::Loading { progress: 0.0 } });
+        let result = self.load_now(model, path).await;
         drop(marked);
         let state = match &result {
             Ok(()) => ModelState::Ready,
             Err(e) => ModelState::Failed { code: e.code(), message: e.public_message() },
         };
-        inner.emit(Event::ModelState { model_id, state });
+        self.events.emit(Event::ModelState { model_id, state });
         result
     }
 
-    async fn load_now(&self, inner: &Arc<Inner>, model: &ModelFile, path: PathBuf) -> Result<()> {
-        let config = inner.config.inference.clone();
+    async fn load_now(&self, model: &ModelFile, path: PathBuf) -> Result<()> {
+        let config = self.config.clone();
         let settings = model.settings.clone();
         let read_path = path.clone();
-        let (info, tokenizer, template, context, slots) = blocking(move || {
+        // One read of the header serves the config, the tokenizer, the template and then the weights.
+        let (info, model_config, tokenizer, template, context, slots) = blocking(move || {
             let info = gguf::read_info(&read_path, &ReadOptions::full())?;
             // The architecture first: an unsupported one is the clearest error.
-            let trained = ModelConfig::from_gguf(&info)?.context_length;
+            let model_config = ModelConfig::from_gguf(&info)?;
             let tokenizer = Tokenizer::from_gguf(&info)?;
             let text = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or("").to_owned();
             let (bos, eos) = (text(tokenizer.bos_id()), text(tokenizer.eos_id()));
@@ -259,12 +277,12 @@ impl Scheduler {
                 &bos,
                 &eos,
             )?;
+            let trained = model_config.context_length;
             let context = settings.ctx_len.map_or(config.default_context, |c| c as usize).min(trained).max(16);
             let slots = settings.n_parallel.map_or(config.default_slots, |n| n as usize).clamp(1, 64);
-            Ok((info, tokenizer, template, context, slots))
+            Ok((info, model_config, tokenizer, template, context, slots))
         })
         .await?;
-        let model_config = ModelConfig::from_gguf(&info)?;
         let file_bytes = tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0);
         let memory_bytes = file_bytes + (model_config.kv_bytes_per_token() * context * slots) as u64;
         let budget = config.memory_budget.unwrap_or_else(default_budget);
@@ -278,9 +296,10 @@ impl Scheduler {
         }
         self.make_room(&model.id, memory_bytes, budget)?;
 
-        let events = inner.clone();
+        let events = self.events.clone();
         let model_id = model.id.clone();
         let ngl = model.settings.ngl;
+        let arch = model_config.arch;
         let (handle, prompter, device_name) = blocking(move || {
             let (device, device_name) = config.device.device(ngl)?;
             let mut last = Instant::now();
@@ -291,7 +310,7 @@ impl Scheduler {
                     events.emit(Event::ModelState { model_id: model_id.clone(), state });
                 }
             };
-            let model = Arc::new(Model::load(&path, &info, &device, &mut report)?);
+            let model = Arc::new(Model::load_with(&path, &info, model_config, &device, &mut report)?);
             let prompter = Arc::new(Prompter { tokenizer: Arc::new(tokenizer), template, context });
             let parts = EngineParts { model, prompter: prompter.clone(), slots };
             Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, prompter, device_name))
@@ -300,7 +319,7 @@ impl Scheduler {
         tracing::info!(model = %model.id, device = %device_name, context, slots, "model loaded");
         let info = LoadedModel {
             model_id: model.id.clone(),
-            architecture: format!("{:?}", model_config.arch).to_lowercase(),
+            architecture: format!("{arch:?}").to_lowercase(),
             device: device_name,
             context,
             slots,
@@ -342,12 +361,15 @@ impl Scheduler {
         }
     }
 
-    /// Unloads a model; its in-flight requests end as cancelled. `false` when it was not loaded.
+    /// Unloads a model; its in-flight requests end as cancelled. Emits `model_state` stopped; `false` (and no
+    /// event) when it was not loaded.
     pub(crate) fn unload(&self, model_id: &str) -> bool {
         let removed = self.map().remove(model_id);
         match removed {
             Some(l) => {
                 l.handle.shutdown();
+                let model_id = model_id.to_owned();
+                self.events.emit(Event::ModelState { model_id, state: ModelState::Stopped });
                 true
             }
             None => false,
@@ -387,5 +409,100 @@ mod device_tests {
             let e = DeviceChoice::Cuda(0).device(None).unwrap_err();
             assert_eq!(e.code(), "unsupported");
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use futures::FutureExt;
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::Events;
+    use crate::inference::model::tiny;
+
+    fn model_file(id: &str) -> ModelFile {
+        serde_json::from_value(json!({"id": id, "settings": {"ctx_len": 64, "n_parallel": 2}})).unwrap()
+    }
+
+    /// The `model_state` events published so far, as (model id, state).
+    fn states(events: &mut Events) -> Vec<(String, ModelState)> {
+        std::iter::from_fn(|| events.recv().now_or_never().flatten())
+            .filter_map(|e| match e {
+                Event::ModelState { model_id, state } => Some((model_id, state)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A scheduler on its own (no facade, no data folder) loads and unloads the tiny model, publishing loading,
+    /// ready and stopped; a second load of a loaded model does nothing.
+    #[tokio::test]
+    async fn loads_and_unloads_alone_with_model_state_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gguf");
+        tiny::writer().write_to(&path).unwrap();
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let scheduler = Scheduler::new(InferenceConfig::default().with_device(DeviceChoice::Cpu), bus);
+
+        scheduler.load(&model_file("tiny"), path.clone()).await.unwrap();
+        assert!(scheduler.is_loaded("tiny") && scheduler.loading().is_empty());
+        let prompter = scheduler.prompter("tiny").unwrap();
+        assert_eq!(prompter.context, 64);
+        let [loaded] = &scheduler.list()[..] else { panic!("{:?}", scheduler.list()) };
+        let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2; // K and V, 2 layers, 2 kv heads of 8, f32, 64 tokens, 2 slots
+        let expected = LoadedModel {
+            model_id: "tiny".into(),
+            architecture: "llama".into(),
+            device: "cpu".into(),
+            context: 64,
+            slots: 2,
+            memory_bytes: std::fs::metadata(&path).unwrap().len() + kv_bytes,
+            queued: 0,
+            active: 0,
+        };
+        assert_eq!(loaded, &expected);
+        scheduler.load(&model_file("tiny"), path).await.unwrap();
+
+        assert!(scheduler.unload("tiny"));
+        assert!(!scheduler.unload("tiny") && !scheduler.is_loaded("tiny") && scheduler.list().is_empty());
+        let tiny = |state| ("tiny".to_owned(), state);
+        assert_eq!(
+            states(&mut events),
+            [tiny(ModelState::Loading { progress: 0.0 }), tiny(ModelState::Ready), tiny(ModelState::Stopped)]
+        );
+    }
+
+    /// A file that is not a GGUF, and a model over the memory budget, fail with their codes in a `failed` event
+    /// and leave nothing loaded or loading.
+    #[tokio::test]
+    async fn failed_loads_publish_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.gguf");
+        std::fs::write(&bad, b"PK\x03\x04 not a model").unwrap();
+        let tiny_path = dir.path().join("tiny.gguf");
+        tiny::writer().write_to(&tiny_path).unwrap();
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let config = InferenceConfig::default().with_device(DeviceChoice::Cpu).with_memory_budget(1 << 10);
+        let scheduler = Scheduler::new(config, bus);
+
+        let err = scheduler.load(&model_file("bad"), bad).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_gguf");
+        let err = scheduler.load(&model_file("tiny"), tiny_path).await.unwrap_err();
+        assert_eq!(err.code(), "overloaded");
+        assert!(scheduler.list().is_empty() && scheduler.loading().is_empty());
+
+        let codes: Vec<_> = states(&mut events)
+            .into_iter()
+            .map(|(id, state)| match state {
+                ModelState::Loading { progress } => format!("{id} loading {progress}"),
+                ModelState::Failed { code, .. } => format!("{id} failed {code}"),
+                other => format!("{id} {other:?}"),
+            })
+            .collect();
+        assert_eq!(codes, ["bad loading 0", "bad failed invalid_gguf", "tiny loading 0", "tiny failed overloaded"]);
     }
 }

@@ -8,7 +8,8 @@
 
 use super::config::ModelConfig;
 use super::kv_cache::HostLayer;
-use super::{rms_norm_row, rope};
+use super::rms_norm::rms_norm_row;
+use super::rope;
 use crate::inference::cpu_kernels::vec;
 
 /// What one layer's attention needs besides its projections.

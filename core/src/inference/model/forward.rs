@@ -1,0 +1,260 @@
+//! The forward pass: a prompt's tokens of one sequence ([`Model::forward`]) or one new token of each of several
+//! ([`Model::forward_batch`]), layer by layer as llama.cpp's graphs compute them.
+
+use candle_core::Tensor;
+use rayon::prelude::*;
+
+use super::geglu::geglu;
+use super::rms_norm::rms_norm;
+use super::{Arch, KvCache, Layer, Model, attention, engine_err, rope};
+use crate::error::{Error, Result};
+
+/// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several.
+enum Pass<'a, 'c> {
+    One { pos: usize, cache: &'a mut KvCache },
+    Decode(&'a mut [&'c mut KvCache]),
+}
+
+impl Model {
+    /// Runs `tokens` at positions `cache.len()..` and returns the logits of the last one (`[n_vocab]`, f32).
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        // On the CPU the whole pass runs on one of rayon's workers: a parallel operation started from any other
+        // thread is handed to the pool while its caller sleeps, two thread wake-ups per operation, which cost
+        // more than the small matrix products of a decoding step (gemma 3 270M decoded 1.2x faster this way).
+        if self.device.is_cpu() {
+            return on_rayon_worker(|| self.forward_here(tokens, cache));
+        }
+        self.forward_here(tokens, cache)
+    }
+
+    fn forward_here(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let pos = cache.len();
+        let seq = tokens.len();
+        if seq == 0 {
+            return Err(Error::InvalidRequest("nothing to process".into()));
+        }
+        if pos + seq > cache.capacity() {
+            return Err(Error::ContextLengthExceeded { prompt_tokens: pos + seq, context: cache.capacity() });
+        }
+        let x = self.run(tokens, &mut Pass::One { pos, cache: &mut *cache })?;
+        // Only the last position's logits are needed.
+        let logits = self.logits(&x.narrow(0, seq - 1, 1).map_err(engine_err)?)?;
+        cache.commit(pos, tokens);
+        logits.squeeze(0).map_err(engine_err)
+    }
+
+    /// One new token for each of several sequences (`tokens[i]` continues `caches[i]`), in one pass: every
+    /// matrix product reads its weights once for all of them, which is what a decoding step is bound by. Returns
+    /// each sequence's logits, the same values as [`Model::forward`] of that token alone gives on the CPU (rows
+    /// of a product do not depend on each other). Where the batched path does not apply (a GPU, a head size
+    /// that is not a multiple of 8), the sequences run one after the other.
+    pub fn forward_batch(&self, tokens: &[u32], caches: &mut [&mut KvCache]) -> Result<Vec<Vec<f32>>> {
+        if tokens.is_empty() || tokens.len() != caches.len() {
+            return Err(Error::InvalidRequest(format!("{} tokens for {} sequences", tokens.len(), caches.len())));
+        }
+        if let Some(full) = caches.iter().find(|c| c.len() >= c.capacity()) {
+            return Err(Error::ContextLengthExceeded { prompt_tokens: full.len() + 1, context: full.capacity() });
+        }
+        let batched = self.device.is_cpu() && self.config.head_dim % 8 == 0 && caches.iter().all(|c| c.is_host());
+        if !batched {
+            return tokens
+                .iter()
+                .zip(caches.iter_mut())
+                .map(|(&t, cache)| self.forward(&[t], cache)?.to_vec1::<f32>().map_err(engine_err))
+                .collect();
+        }
+        let run = |caches: &mut [&mut KvCache]| -> Result<Vec<Vec<f32>>> {
+            let positions: Vec<usize> = caches.iter().map(|c| c.len()).collect();
+            let x = self.run(tokens, &mut Pass::Decode(&mut *caches))?;
+            let logits = self.logits(&x)?.to_vec2::<f32>().map_err(engine_err)?;
+            for ((cache, &pos), &token) in caches.iter_mut().zip(&positions).zip(tokens) {
+                cache.commit(pos, &[token]);
+            }
+            Ok(logits)
+        };
+        on_rayon_worker(|| run(caches))
+    }
+
+    /// The hidden states after the last layer, one row per token.
+    fn run(&self, tokens: &[u32], pass: &mut Pass<'_, '_>) -> Result<Tensor> {
+        let c = &self.config;
+        let mut x = self.embeddings.lookup(tokens, &self.device)?;
+        if c.scale_embeddings {
+            x = (x * (c.n_embd as f64).sqrt()).map_err(engine_err)?;
+        }
+        for (il, layer) in self.layers.iter().enumerate() {
+            x = self.layer(il, layer, &x, pass)?;
+        }
+        Ok(x)
+    }
+
+    /// Logits (`[rows, n_vocab]`) of hidden states `x` (`[rows, n_embd]`).
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let c = &self.config;
+        let x = rms_norm(x, &self.output_norm, c.rms_eps)?;
+        let mut logits = self.output.forward(&x)?;
+        if let Some(cap) = c.final_softcap {
+            logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
+                .map_err(engine_err)?;
+        }
+        Ok(logits)
+    }
+
+    fn layer(&self, il: usize, l: &Layer, x: &Tensor, pass: &mut Pass<'_, '_>) -> Result<Tensor> {
+        let c = &self.config;
+        let h = rms_norm(x, &l.attn_norm, c.rms_eps)?;
+        let mut attn = match pass {
+            Pass::One { pos, cache } => self.attention(il, l, &h, *pos, cache)?,
+            Pass::Decode(caches) => self.decode_attention(il, l, &h, caches)?,
+        };
+        if let Some(norm) = &l.post_attn_norm {
+            attn = rms_norm(&attn, norm, c.rms_eps)?;
+        }
+        let x = (x + attn).map_err(engine_err)?;
+        let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
+        let gate = l.gate.forward(&h)?;
+        let up = l.up.forward(&h)?;
+        let act = match c.arch {
+            Arch::Gemma2 | Arch::Gemma3 => geglu(&gate, &up)?,
+            _ => (gate.silu().map_err(engine_err)? * up).map_err(engine_err)?,
+        };
+        let mut ffn = l.down.forward(&act)?;
+        if let Some(norm) = &l.post_ffn_norm {
+            ffn = rms_norm(&ffn, norm, c.rms_eps)?;
+        }
+        (x + ffn).map_err(engine_err)
+    }
+
+    fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+        let c = &self.config;
+        let seq = h.dim(0).map_err(engine_err)?;
+        if seq == 1 && c.head_dim % 8 == 0 && cache.is_host() {
+            return self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache));
+        }
+        let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
+        // [seq, heads * hd] -> [1, heads, seq, hd]
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            t.reshape((seq, n, hd)).and_then(|t| t.transpose(0, 1)).and_then(|t| t.unsqueeze(0)).map_err(engine_err)
+        };
+        let mut q = heads(l.wq.forward(h)?, nh)?;
+        let mut k = heads(l.wk.forward(h)?, nkv)?;
+        let v = heads(l.wv.forward(h)?, nkv)?;
+        if let Some(norm) = &l.q_norm {
+            q = rms_norm(&q.contiguous().map_err(engine_err)?, norm, c.rms_eps)?;
+        }
+        if let Some(norm) = &l.k_norm {
+            k = rms_norm(&k.contiguous().map_err(engine_err)?, norm, c.rms_eps)?;
+        }
+        let (cos, sin) = rope::tables(
+            pos,
+            seq,
+            hd,
+            c.rope_base_of(il),
+            c.rope_freq_scale,
+            self.rope_freq_factors.as_deref(),
+            &self.device,
+        )?;
+        let q = rope::apply(&q, &cos, &sin, c.rope_style)?;
+        let k = rope::apply(&k, &cos, &sin, c.rope_style)?;
+        let q = (q * c.attention_scale as f64).map_err(engine_err)?;
+
+        // Which cached positions this pass can see at all: local layers only the last `window` ones.
+        let window = if c.is_local_layer[il] { c.sliding_window } else { None };
+        let from = window.map_or(0, |w| (pos + 1).saturating_sub(w));
+        let k0 = k.squeeze(0).map_err(engine_err)?;
+        let v0 = v.squeeze(0).map_err(engine_err)?;
+        let (k_all, v_all) = cache.append(il, pos, &k0, &v0, from)?;
+        let kv_len = pos + seq - from;
+
+        // Grouped-query attention without copying keys: the `groups` query heads that share a key head are
+        // stacked as rows of one matrix.
+        let groups = nh / nkv;
+        let q = q.squeeze(0).and_then(|q| q.reshape((nkv, groups * seq, hd))).map_err(engine_err)?;
+        let k_t = k_all.transpose(1, 2).map_err(engine_err)?;
+        let mut scores = q.matmul(&k_t).map_err(engine_err)?; // [nkv, groups * seq, kv_len]
+        if let Some(cap) = c.attn_softcap {
+            scores = ((scores / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
+                .map_err(engine_err)?;
+        }
+        if seq > 1 || window.is_some() {
+            let mask = self.mask(pos, seq, from, kv_len, window)?;
+            scores = scores
+                .reshape((nkv, groups, seq, kv_len))
+                .and_then(|s| s.broadcast_add(&mask))
+                .and_then(|s| s.reshape((nkv, groups * seq, kv_len)))
+                .map_err(engine_err)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores).map_err(engine_err)?;
+        let out = probs.matmul(&v_all.contiguous().map_err(engine_err)?).map_err(engine_err)?; // [nkv, g*seq, hd]
+        let out = out
+            .reshape((nh, seq, hd))
+            .and_then(|o| o.transpose(0, 1))
+            .and_then(|o| o.reshape((seq, nh * hd)))
+            .map_err(engine_err)?;
+        l.wo.forward(&out)
+    }
+
+    /// [`Model::attention`] of one new token per sequence (row `i` of `h` continues `caches[i]`), caches in host
+    /// memory (see `attention`); the sequences' attention runs in parallel.
+    fn decode_attention(&self, il: usize, l: &Layer, h: &Tensor, caches: &mut [&mut KvCache]) -> Result<Tensor> {
+        let values = |t: Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(engine_err);
+        let mut q = values(l.wq.forward(h)?)?;
+        let mut k = values(l.wk.forward(h)?)?;
+        let v = values(l.wv.forward(h)?)?;
+        let q_norm = l.q_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
+        let k_norm = l.k_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
+        let c = &self.config;
+        let (qn, kn, rows) = (c.n_head * c.head_dim, c.n_head_kv * c.head_dim, caches.len());
+        if q.len() != rows * qn || k.len() != rows * kn || v.len() != k.len() {
+            return Err(Error::Engine(format!("projections of {}, {} and {} values", q.len(), k.len(), v.len())));
+        }
+        let one = |cache: &mut KvCache, q: &mut [f32], k: &mut [f32], v: &[f32]| -> Result<Vec<f32>> {
+            let step = attention::Step {
+                config: c,
+                layer: il,
+                pos: cache.len(),
+                q_norm: q_norm.as_deref(),
+                k_norm: k_norm.as_deref(),
+                freq_factors: self.rope_freq_factors.as_deref(),
+            };
+            let layer = cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
+            Ok(attention::decode(&step, q, k, v, layer))
+        };
+        let out: Vec<Vec<f32>> = if rows == 1 {
+            vec![one(caches[0], &mut q, &mut k, &v)?]
+        } else {
+            caches
+                .par_iter_mut()
+                .zip(q.par_chunks_mut(qn))
+                .zip(k.par_chunks_mut(kn))
+                .zip(v.par_chunks(kn))
+                .map(|(((cache, q), k), v)| one(cache, q, k, v))
+                .collect::<Result<_>>()?
+        };
+        let out = Tensor::from_vec(out.concat(), (rows, qn), &self.device).map_err(engine_err)?;
+        l.wo.forward(&out)
+    }
+
+    /// Additive mask `[seq, kv_len]`: query `i` (position `pos + i`) sees key position `from + j` when it is not
+    /// in the future and, in a local layer, less than `window` positions back (llama.cpp's rule).
+    fn mask(&self, pos: usize, seq: usize, from: usize, kv_len: usize, window: Option<usize>) -> Result<Tensor> {
+        let mut m = vec![0f32; seq * kv_len];
+        for i in 0..seq {
+            let p1 = pos + i;
+            for j in 0..kv_len {
+                let p0 = from + j;
+                let masked = p0 > p1 || window.is_some_and(|w| p1 - p0 >= w);
+                if masked {
+                    m[i * kv_len + j] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        Tensor::from_vec(m, (seq, kv_len), &self.device).map_err(engine_err)
+    }
+}
+
+/// Runs `f` on one of rayon's workers (see [`Model::forward`]): here when already on one, else on the pool while
+/// this thread waits.
+fn on_rayon_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() { f() } else { rayon::scope(|_| f()) }
+}
