@@ -5,7 +5,7 @@
 #
 # Environment:
 #   JAN_TEST_MODELS   where the test models are cached (default: ~/.cache/jan-test-models)
-#   JAN_TEST_QUICK=1  skip fmt and clippy (for a fast local loop)
+#   JAN_TEST_QUICK=1  skip the rust-version check, fmt and clippy (for a fast local loop)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ JAN_TEST_PYTHON="$(ci/python-env.sh)"
 export JAN_TEST_PYTHON
 
 if [[ "${JAN_TEST_QUICK:-0}" != 1 ]]; then
+  # rust-version against the dependencies' and our language features' needs (seconds); clippy's
+  # incompatible_msrv (deny) below checks the std APIs against it.
+  log "rust-version (ci/check-msrv.sh)"
+  ci/check-msrv.sh
   log "cargo fmt --check"
   cargo fmt --all -- --check
   log "cargo clippy (warnings are errors)"

@@ -130,10 +130,10 @@ impl Subscription {
     pub fn start(mut events: jan_core::Events, callback: Callback<true>) -> Subscription {
         let task = napi::bindgen_prelude::spawn(async move {
             while let Some(event) = events.recv().await {
-                if let Ok(value) = serde_json::to_value(&event) {
-                    if callback.call(value, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing {
-                        break;
-                    }
+                if let Ok(value) = serde_json::to_value(&event)
+                    && callback.call(value, ThreadsafeFunctionCallMode::NonBlocking) == Status::Closing
+                {
+                    break;
                 }
             }
         });

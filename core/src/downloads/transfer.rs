@@ -75,12 +75,12 @@ impl Transfer<'_> {
             }
         }
         let actual = hex::encode(progress.hasher.clone().finalize());
-        if let Some(expected) = self.sha256 {
-            if !expected.eq_ignore_ascii_case(&actual) {
-                let _ = tokio::fs::remove_file(&self.partial).await;
-                let file = self.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                return Err(Error::ChecksumMismatch { file, expected: expected.to_ascii_lowercase(), actual });
-            }
+        if let Some(expected) = self.sha256
+            && !expected.eq_ignore_ascii_case(&actual)
+        {
+            let _ = tokio::fs::remove_file(&self.partial).await;
+            let file = self.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            return Err(Error::ChecksumMismatch { file, expected: expected.to_ascii_lowercase(), actual });
         }
         let (partial, dest) = (self.partial.clone(), self.dest.clone());
         blocking(move || {

@@ -176,7 +176,7 @@ impl QuantMatrix {
     /// Bytes per row of ggml blocks, where `cols` is whole blocks.
     fn row_bytes(ty: WeightType, rows: usize, cols: usize) -> Result<usize> {
         let be = ty.block_elems();
-        if rows == 0 || cols == 0 || cols % be != 0 {
+        if rows == 0 || cols == 0 || !cols.is_multiple_of(be) {
             return Err(Error::InvalidGguf(format!("a {ty:?} matrix of {rows} x {cols} is not whole blocks")));
         }
         Ok(cols / be * ty.ggml_block_bytes())

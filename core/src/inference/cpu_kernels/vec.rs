@@ -12,7 +12,7 @@ fn hsum(l: [f32; 8]) -> f32 {
 
 /// `a . b`; both have the same length, a multiple of 8.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    assert!(a.len() == b.len() && a.len() % 8 == 0, "dot of {} and {} values", a.len(), b.len());
+    assert!(a.len() == b.len() && a.len().is_multiple_of(8), "dot of {} and {} values", a.len(), b.len());
     #[cfg(target_arch = "x86_64")]
     if super::Isa::detect() == super::Isa::Avx2 {
         // SAFETY: the CPU has AVX2 and FMA (`Isa::detect`); lengths checked above.
@@ -47,7 +47,12 @@ fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
 /// sequence (so that a window starting mid-way sums like the full sequence with zeros before it).
 pub fn weighted_sum(p: &[f32], rows: &[f32], j0: usize, out: &mut [f32]) {
     let d = out.len();
-    assert!(d % 8 == 0 && rows.len() == p.len() * d, "{} weights for {} values of rows of {d}", p.len(), rows.len());
+    assert!(
+        d.is_multiple_of(8) && rows.len() == p.len() * d,
+        "{} weights for {} values of rows of {d}",
+        p.len(),
+        rows.len()
+    );
     let mut lanes = vec![0f32; 8 * d];
     accumulate(p, rows, j0, &mut lanes);
     for (i, o) in out.iter_mut().enumerate() {

@@ -37,7 +37,7 @@ fn to_q8_0(t: QTensor, device: &Device) -> Result<QTensor> {
 /// the same values: element `j` of a block is `(low nibble | high bit << 4) - 16`, the first 16 from the low
 /// nibbles, the last 16 from the high ones.
 fn q5_0_to_q8_0(data: &[u8]) -> Result<Vec<u8>> {
-    if data.len() % Q5_0_BYTES != 0 {
+    if !data.len().is_multiple_of(Q5_0_BYTES) {
         return Err(Error::InvalidGguf(format!("Q5_0 data of {} bytes is not whole blocks", data.len())));
     }
     let mut out = Vec::with_capacity(data.len() / Q5_0_BYTES * Q8_0_BYTES);

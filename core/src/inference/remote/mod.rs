@@ -336,20 +336,20 @@ impl RemoteEngine {
                 return Ok(response);
             }
             let refusal = self.refusal(response).await;
-            if matches!(refusal.status, 400 | 422) && adaptations < MAX_ADAPTATIONS {
-                if let Some(param) = errors::unsupported_param(&refusal.body) {
-                    if body.params.drop_param(param) {
-                        adaptations += 1;
-                        tracing::info!(host = %self.host, model, param, "the upstream refuses this parameter; retrying without it");
-                        if let Ok(mut map) = self.refused_params.lock() {
-                            let list = map.entry(model.to_owned()).or_default();
-                            if !list.contains(&param) {
-                                list.push(param);
-                            }
-                        }
-                        continue;
+            if matches!(refusal.status, 400 | 422)
+                && adaptations < MAX_ADAPTATIONS
+                && let Some(param) = errors::unsupported_param(&refusal.body)
+                && body.params.drop_param(param)
+            {
+                adaptations += 1;
+                tracing::info!(host = %self.host, model, param, "the upstream refuses this parameter; retrying without it");
+                if let Ok(mut map) = self.refused_params.lock() {
+                    let list = map.entry(model.to_owned()).or_default();
+                    if !list.contains(&param) {
+                        list.push(param);
                     }
                 }
+                continue;
             }
             return Err(errors::refused(&refusal, self.has_key, &self.redactor));
         }

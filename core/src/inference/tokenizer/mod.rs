@@ -473,11 +473,11 @@ impl Tokenizer {
             }
         }
         // Gemma 4 and PLaMo have an ordinary "</s>".
-        if let Some(s) = eog_has(&eog, "</s>") {
-            if eog_has(&eog, "<|tool_response>").is_some() || eog_has(&eog, "<|plamo:eos|>").is_some() {
-                eog.retain(|&id| id != s);
-                attrs[s as usize] = attr::NORMAL;
-            }
+        if let Some(s) = eog_has(&eog, "</s>")
+            && (eog_has(&eog, "<|tool_response>").is_some() || eog_has(&eog, "<|plamo:eos|>").is_some())
+        {
+            eog.retain(|&id| id != s);
+            attrs[s as usize] = attr::NORMAL;
         }
 
         let vocab = Vocab {
@@ -653,10 +653,10 @@ fn apply_strip_rules(meta: &Meta<'_>, vocab: &Vocab, specials: &mut SpecialToken
                 specials.set_strip(id, None, Some(false));
             }
         }
-    } else if name.contains("modern-bert") {
-        if let Some(id) = vocab.id_of("[MASK]") {
-            specials.set_strip(id, Some(true), None);
-        }
+    } else if name.contains("modern-bert")
+        && let Some(id) = vocab.id_of("[MASK]")
+    {
+        specials.set_strip(id, Some(true), None);
     }
     Ok(())
 }
