@@ -55,7 +55,8 @@ impl Model {
         if let Some(full) = caches.iter().find(|c| c.len() >= c.capacity()) {
             return Err(Error::ContextLengthExceeded { prompt_tokens: full.len() + 1, context: full.capacity() });
         }
-        let batched = self.device.is_cpu() && self.config.head_dim % 8 == 0 && caches.iter().all(|c| c.is_host());
+        let batched =
+            self.device.is_cpu() && self.config.head_dim.is_multiple_of(8) && caches.iter().all(|c| c.is_host());
         if !batched {
             return tokens
                 .iter()
@@ -128,7 +129,7 @@ impl Model {
     fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
         let c = &self.config;
         let seq = h.dim(0).map_err(engine_err)?;
-        if seq == 1 && c.head_dim % 8 == 0 && cache.is_host() {
+        if seq == 1 && c.head_dim.is_multiple_of(8) && cache.is_host() {
             return self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache));
         }
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
