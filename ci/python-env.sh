@@ -13,7 +13,7 @@ set -euo pipefail
 VENV="${JAN_TEST_VENV:-$HOME/.cache/jan-test-venv}"
 PYTHON="${PYTHON:-python3}"
 # Pinned, so that a new release cannot change what the tests see.
-PACKAGES=(openai==1.109.1)
+PACKAGES=(openai==1.109.1 openapi-spec-validator==0.7.2)
 
 log() { printf '[python-env] %s\n' "$*" >&2; }
 
@@ -48,6 +48,6 @@ else
     > "$VENV/bin/python"
   chmod +x "$VENV/bin/python"
 fi
-"$VENV/bin/python" -c 'import openai, httpx' >&2
+"$VENV/bin/python" -c 'import openai, httpx, openapi_spec_validator' >&2
 echo "${PACKAGES[*]}" > "$stamp"
 echo "$VENV/bin/python"

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jan_core::error::{ErrorBody, ErrorCode};
-use serde_json::json;
 
 /// An error a handler returns.
 #[derive(Debug)]
@@ -60,7 +59,8 @@ impl From<jan_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({"error": self.body()}))).into_response();
+        let body = crate::openapi::ErrorResponse { error: self.body() };
+        let mut response = (self.status, Json(body)).into_response();
         if self.code == ErrorCode::Overloaded {
             // OpenAI's clients retry a 429 after `Retry-After`.
             response

@@ -3,14 +3,15 @@
 //! `.route(...)` in the sources is in the table, and every entry of the table answers from a handler (not the
 //! UI fallback, not 405) with the access rule it documents.
 //!
-//! Written by hand rather than derived (utoipa): the request and response types are the core's, which knows
-//! nothing of HTTP; the schemas below describe their JSON.
+//! The schemas are generated (utoipa) from the types the routes send and take: the core's (its `openapi` feature)
+//! and host-web's own; a test keeps the committed `host-web/openapi.json` equal to the document.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use jan_core::views::{self, openai};
 use serde_json::{Map, Value, json};
 
-use crate::state::AppState;
+use crate::auth::views as auth;
+use crate::routes::registry::Routes;
 
 /// Who may call a route (see `auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +88,19 @@ use RequestBody::{Binary, Json as Body, None as NoBody};
 #[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
     // OpenAI-compatible
-    op("post", "/v1/chat/completions", "OpenAI", "Chat completion (SSE with `stream: true`); not saved as a thread", Api, Body("ChatCompletionRequest", true), 200, JsonOrStream("ChatCompletion", "ChatCompletionChunk")),
-    op("post", "/v1/completions", "OpenAI", "Text completion, no chat template (SSE with `stream: true`)", Api, Body("CompletionRequest", true), 200, JsonOrStream("TextCompletion", "TextCompletion")),
+    op("post", "/v1/chat/completions", "OpenAI", "Chat completion (SSE with `stream: true`); not saved as a thread", Api, Body("ChatCompletionBody", true), 200, JsonOrStream("ChatCompletion", "ChatCompletionChunk")),
+    op("post", "/v1/completions", "OpenAI", "Text completion, no chat template (SSE with `stream: true`)", Api, Body("TextCompletionBody", true), 200, JsonOrStream("TextCompletion", "TextCompletion")),
     // Models
-    op("get", "/v1/models", "Models", "The ready models (OpenAI's list; items are Jan's model.json with `owned_by`)", Api, NoBody, 200, Out("ModelList")),
+    op("get", "/v1/models", "Models", "The ready models (OpenAI's list; items are Jan's model.json with `owned_by`)", Api, NoBody, 200, Out("List_Model")),
     op("get", "/v1/models/{id}", "Models", "One model", Api, NoBody, 200, Out("Model")),
     op("delete", "/v1/models/{id}", "Models", "Delete a model and its files (a running download or loaded model is stopped first)", Api, NoBody, 200, Out("Deleted")),
-    op("put", "/v1/models/{id}/start", "Models", "Load a model; answers when it is ready", Api, NoBody, 200, Out("ModelState")),
-    op("put", "/v1/models/{id}/stop", "Models", "Unload a model", Api, NoBody, 200, Out("ModelState")),
+    op("put", "/v1/models/{id}/start", "Models", "Load a model; answers when it is ready", Api, NoBody, 200, Out("ModelStateInfo")),
+    op("put", "/v1/models/{id}/stop", "Models", "Unload a model", Api, NoBody, 200, Out("ModelStateInfo")),
     op("get", "/v1/models/download/{id}", "Models", "Start downloading a catalog model; progress arrives on /api/events", Api, NoBody, 202, Out("DownloadStarted")),
     op("post", "/v1/models/import", "Models", "Upload a .gguf as the raw body (no size limit) with ?file_name=x.gguf[&id=][&name=]", Api, Binary, 201, Out("Model")),
-    op("get", "/v1/catalog", "Models", "The built-in catalog of recommended models, each with its status", Api, NoBody, 200, Out("ModelList")),
+    op("get", "/v1/catalog", "Models", "The built-in catalog of recommended models, each with its status", Api, NoBody, 200, Out("List_Model")),
     // Threads and messages
-    op("get", "/v1/threads", "Threads", "Every thread, most recently updated first", Api, NoBody, 200, Out("ThreadList")),
+    op("get", "/v1/threads", "Threads", "Every thread, most recently updated first", Api, NoBody, 200, Out("List_Thread")),
     op("post", "/v1/threads", "Threads", "Create a thread (every field optional)", Api, Body("NewThread", false), 201, Out("Thread")),
     op("get", "/v1/threads/{id}", "Threads", "One thread", Api, NoBody, 200, Out("Thread")),
     op("patch", "/v1/threads/{id}", "Threads", "Change a thread's title, model and overrides, instructions or metadata", Api, Body("ThreadUpdate", true), 200, Out("Thread")),
@@ -110,25 +111,25 @@ pub const OPERATIONS: &[Operation] = &[
     op("patch", "/v1/threads/{id}/messages/{message_id}", "Threads", "Change a message's content, status or metadata", Api, Body("MessageUpdate", true), 200, Out("Message")),
     op("delete", "/v1/threads/{id}/messages/{message_id}", "Threads", "Delete a message", Api, NoBody, 200, Out("Deleted")),
     // Assistants
-    op("get", "/v1/assistants", "Assistants", "Every assistant, the default `jan` first", Api, NoBody, 200, Out("AssistantList")),
+    op("get", "/v1/assistants", "Assistants", "Every assistant, the default `jan` first", Api, NoBody, 200, Out("List_Assistant")),
     op("post", "/v1/assistants", "Assistants", "Create an assistant", Api, Body("NewAssistant", true), 201, Out("Assistant")),
     op("get", "/v1/assistants/{id}", "Assistants", "One assistant", Api, NoBody, 200, Out("Assistant")),
     op("patch", "/v1/assistants/{id}", "Assistants", "Change an assistant", Api, Body("AssistantUpdate", true), 200, Out("Assistant")),
     op("delete", "/v1/assistants/{id}", "Assistants", "Delete an assistant (not the default `jan`: 403)", Api, NoBody, 200, Out("Deleted")),
     // The UI's API
-    op("get", "/api/events", "UI", "The core's events as server-sent events (keep-alive comments every 15 s)", Session, NoBody, 200, Stream("Event")),
+    op("get", "/api/events", "UI", "The core's events as server-sent events (keep-alive comments every 15 s)", Session, NoBody, 200, Stream("JanEvent")),
     op("post", "/api/threads/{id}/reply", "UI", "Generate the assistant's reply to a thread, streamed and saved; disconnecting stops it", Session, NoBody, 200, Stream("ReplyEvent")),
-    op("get", "/api/system", "UI", "CPU, memory, GPUs, OS, loaded models and inference counters", Session, NoBody, 200, Out("SystemInfo")),
+    op("get", "/api/system", "UI", "CPU, memory, GPUs, OS, loaded models and inference counters", Session, NoBody, 200, Out("SystemMonitor")),
     op("get", "/api/engines/{engine}", "UI", "A remote engine's URL and (masked) API key", Session, NoBody, 200, Out("EngineSettings")),
     op("put", "/api/engines/{engine}", "UI", "Set a remote engine's URL and API key (no `api_key`: unchanged)", Session, Body("EngineSettingsUpdate", true), 200, Out("EngineSettings")),
-    op("get", "/api/downloads", "UI", "Downloads in flight with their latest progress", Session, NoBody, 200, Out("DownloadList")),
+    op("get", "/api/downloads", "UI", "Downloads in flight with their latest progress", Session, NoBody, 200, Out("List_DownloadProgress")),
     op("delete", "/api/downloads/{id}", "UI", "Cancel a download (its partial files are removed)", Session, NoBody, 200, Out("DownloadCancelled")),
     // Login and API keys
     op("get", "/login", "Auth", "The login page", Public, NoBody, 200, Html),
-    op("post", "/api/login", "Auth", "Log in: sets the session cookie (rate-limited per client)", Public, Body("Credentials", true), 200, Out("Ok")),
-    op("post", "/api/logout", "Auth", "Log out: ends the session", Session, NoBody, 200, Out("Ok")),
+    op("post", "/api/login", "Auth", "Log in: sets the session cookie (rate-limited per client)", Public, Body("Credentials", true), 200, Out("Done")),
+    op("post", "/api/logout", "Auth", "Log out: ends the session", Session, NoBody, 200, Out("Done")),
     op("get", "/api/session", "Auth", "Whether a login is required and whether this request has a session", Public, NoBody, 200, Out("Session")),
-    op("get", "/api/keys", "Auth", "The API keys (never the keys themselves)", Session, NoBody, 200, Out("ApiKeyList")),
+    op("get", "/api/keys", "Auth", "The API keys (never the keys themselves)", Session, NoBody, 200, Out("List_ApiKey")),
     op("post", "/api/keys", "Auth", "Create an API key (the response is the only time it is shown)", Session, Body("NewApiKey", false), 201, Out("ApiKey")),
     op("delete", "/api/keys/{id}", "Auth", "Revoke an API key", Session, NoBody, 204, Empty),
     // Operations
@@ -139,8 +140,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/", "UI", "The web UI (other paths outside /v1 and /api are its files or its client-side routes)", Session, NoBody, 200, Html),
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(serve)).route("/v1/openapi.json", get(serve))
+pub fn routes() -> Routes {
+    Routes::new().get("/openapi.json", serve).get("/v1/openapi.json", serve)
 }
 
 async fn serve() -> Json<Value> {
@@ -159,7 +160,7 @@ pub fn document() -> Value {
         entry[o.method] = operation(o);
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Jan server",
             "version": env!("CARGO_PKG_VERSION"),
@@ -178,7 +179,7 @@ pub fn document() -> Value {
             },
             "responses": {
                 "Error": {"description": "An error in OpenAI's shape",
-                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
             },
             "schemas": schemas(),
         },
@@ -248,209 +249,89 @@ fn operation(o: &Operation) -> Value {
     out
 }
 
-fn object(properties: Value, required: &[&str]) -> Value {
-    let mut schema = json!({"type": "object", "properties": properties});
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    schema
-}
+/// Every type a route takes or answers with, from the core's types and host-web's own (auth, health); utoipa
+/// collects the types they hold.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    ErrorResponse,
+    crate::routes::openai::ChatCompletionBody,
+    crate::routes::openai::TextCompletionBody,
+    openai::ChatCompletion,
+    openai::ChatCompletionChunk,
+    openai::TextCompletion,
+    views::ModelView,
+    views::List<views::ModelView>,
+    jan_core::models::ModelUpdate,
+    views::ModelStateInfo,
+    views::DownloadStarted,
+    views::DownloadCancelled,
+    jan_core::events::DownloadProgress,
+    views::List<jan_core::events::DownloadProgress>,
+    views::Deleted,
+    jan_core::threads::Thread,
+    views::List<jan_core::threads::Thread>,
+    jan_core::threads::NewThread,
+    jan_core::threads::ThreadUpdate,
+    jan_core::threads::Message,
+    views::MessageList,
+    jan_core::threads::NewMessage,
+    jan_core::threads::MessageUpdate,
+    jan_core::assistants::Assistant,
+    views::List<jan_core::assistants::Assistant>,
+    jan_core::assistants::NewAssistant,
+    jan_core::assistants::AssistantUpdate,
+    jan_core::Event,
+    views::ReplyEvent,
+    views::SystemView,
+    views::EngineView,
+    views::EngineSettingsUpdate,
+    auth::Credentials,
+    auth::Done,
+    auth::Session,
+    auth::NewApiKey,
+    auth::ApiKey,
+    views::List<auth::ApiKey>,
+    crate::routes::health::Health,
+)))]
+struct Schemas;
 
-fn list_of(item: &str) -> Value {
-    object(
-        json!({"object": {"type": "string", "enum": ["list"]}, "data": {"type": "array", "items": schema_ref(item)}}),
-        &["object", "data"],
-    )
-}
-
+/// The components' schemas, as JSON.
 fn schemas() -> Value {
-    let string = json!({"type": "string"});
-    let int = json!({"type": "integer"});
-    let number = json!({"type": "number"});
-    let any_object = json!({"type": "object", "additionalProperties": true});
-    let content_parts = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "properties": {
-        "type": {"type": "string", "enum": ["text"]},
-        "text": {"oneOf": [{"type": "string"}, {"type": "object", "properties": {"value": {"type": "string"}, "annotations": {"type": "array", "items": {}}}}]},
-    }}}]});
-    let sampling = json!({
-        "model": string, "stream": {"type": "boolean"},
-        "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}},
-        "max_tokens": int, "max_completion_tokens": int,
-        "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-        "top_k": int, "min_p": {"type": "number", "minimum": 0, "maximum": 1}, "seed": int,
-        "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-        "presence_penalty": number, "frequency_penalty": number, "repeat_penalty": number, "repeat_last_n": int,
-        "n": {"type": "integer", "enum": [1]},
-    });
-    let mut chat_request = object(sampling.clone(), &["model", "messages"]);
-    chat_request["properties"]["messages"] = json!({"type": "array", "minItems": 1, "items": object(json!({
-        "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
-        "content": content_parts, "tool_calls": {"type": "array", "items": {}}, "tool_call_id": string, "name": string,
-    }), &["role"])});
-    chat_request["properties"]["tools"] = json!({"type": "array", "items": any_object});
-    chat_request["description"] = json!(
-        "Fields left out take the model's model.json parameters; what neither sets keeps llama.cpp's default on a \
-         local model, and is not sent to a remote model's upstream (its own default applies). With `tools`, the \
-         reply's tool calls come back in `message.tool_calls` / `delta.tool_calls`, finish reason `tool_calls`."
-    );
-    let mut completion_request = object(sampling, &["model", "prompt"]);
-    completion_request["properties"]["prompt"] =
-        json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 1}]});
-    let usage = object(json!({"prompt_tokens": int, "completion_tokens": int, "total_tokens": int}), &[]);
-    let timings = object(
-        json!({"prompt_n": int, "cache_n": int, "prompt_ms": number, "prompt_per_second": number,
-        "predicted_n": int, "predicted_ms": number, "predicted_per_second": number, "time_to_first_token_ms": number,
-        "queued_ms": number}),
-        &[],
-    );
-    let finish = json!({"type": "string", "enum": ["stop", "length", "tool_calls"], "nullable": true});
-    let function = object(json!({"name": string, "arguments": {"type": "string", "description": "JSON text"}}), &[]);
-    let tool_call = json!({"id": string, "type": {"type": "string", "enum": ["function"]}, "function": function});
-    let mut tool_call_delta = tool_call.clone();
-    tool_call_delta["index"] = int.clone();
-    let completion_head = json!({"id": string, "object": string, "created": int, "model": string,
-        "usage": {"$ref": "#/components/schemas/Usage"}, "timings": {"$ref": "#/components/schemas/Timings"}});
-    let mut chat_completion = object(completion_head.clone(), &["id", "object", "created", "model", "choices"]);
-    chat_completion["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
-        "message": object(json!({"role": string, "content": {"type": "string", "nullable": true},
-            "tool_calls": {"type": "array", "items": object(tool_call, &[])}}), &[]),
-        "finish_reason": finish}), &[])});
-    let mut chunk = object(completion_head.clone(), &["id", "object", "created", "model", "choices"]);
-    chunk["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
-        "delta": object(json!({"role": string, "content": string,
-            "tool_calls": {"type": "array", "items": object(tool_call_delta, &[])}}), &[]),
-        "finish_reason": finish}), &[])});
-    let mut text_completion = object(completion_head, &["id", "object", "created", "model", "choices"]);
-    text_completion["properties"]["choices"] = json!({"type": "array", "items": object(json!({"index": int,
-        "text": string, "finish_reason": finish}), &[])});
-    let model = json!({"type": "object", "additionalProperties": true, "required": ["id", "object", "created", "owned_by"],
-        "description": "Jan's model.json (id, name, version, format, sources, settings, parameters, metadata, engine, ...) \
-            with OpenAI's `object`, `created` and `owned_by`; catalog entries add `status`.",
-        "properties": {"id": string, "object": {"type": "string", "enum": ["model"]}, "created": int, "owned_by": string,
-            "name": string, "engine": string, "settings": any_object, "parameters": any_object, "metadata": any_object,
-            "status": {"type": "string", "enum": ["downloaded", "downloading", "available"]}}});
-    let thread_model =
-        object(json!({"id": string, "settings": any_object, "parameters": any_object, "engine": string}), &["id"]);
-    let thread = json!({"type": "object", "additionalProperties": true, "properties": {"id": string,
-        "object": {"type": "string", "enum": ["thread"]}, "title": string, "created": int, "updated": int,
-        "metadata": any_object, "assistants": {"type": "array", "items": object(json!({"assistant_id": string,
-            "assistant_name": string, "model": thread_model, "instructions": string}), &["assistant_id"])}}});
-    let message = json!({"type": "object", "additionalProperties": true, "properties": {"id": string,
-        "object": {"type": "string", "enum": ["thread.message"]}, "thread_id": string, "assistant_id": string,
-        "role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]}, "content": content_parts,
-        "status": {"type": "string", "enum": ["ready", "pending", "error", "stopped"]},
-        "created": int, "updated": int, "metadata": any_object}});
-    let assistant = json!({"type": "object", "additionalProperties": true, "properties": {"id": string,
-        "object": {"type": "string", "enum": ["assistant"]}, "name": string, "description": string, "avatar": string,
-        "model": string, "instructions": string, "created_at": int, "tools": {"type": "array", "items": any_object},
-        "metadata": any_object}});
-    let assistant_fields = json!({"name": string, "description": string, "avatar": string, "model": string,
-        "instructions": string, "tools": {"type": "array", "items": any_object}, "metadata": any_object});
-    let mut new_assistant = object(assistant_fields.clone(), &["name"]);
-    new_assistant["properties"]["id"] = string.clone();
-    let progress = object(
-        json!({"download_id": string, "model_id": string, "file_name": string,
-        "transferred": int, "total": {"type": "integer", "nullable": true}, "bytes_per_second": int}),
-        &[],
-    );
-    let mut schemas = Map::new();
-    schemas.insert(
-        "Error".into(),
-        object(
-            json!({"error": object(json!({"message": string, "type": string,
-            "param": {"type": "string", "nullable": true}, "code": string}), &["message", "type", "code"])}),
-            &["error"],
-        ),
-    );
-    schemas.insert("Usage".into(), usage);
-    schemas.insert("Timings".into(), timings);
-    schemas.insert("ChatCompletionRequest".into(), chat_request);
-    schemas.insert("CompletionRequest".into(), completion_request);
-    schemas.insert("ChatCompletion".into(), chat_completion);
-    schemas.insert("ChatCompletionChunk".into(), chunk);
-    schemas.insert("TextCompletion".into(), text_completion);
-    schemas.insert("Model".into(), model);
-    schemas.insert("ModelList".into(), list_of("Model"));
-    schemas.insert("ModelState".into(), object(json!({"id": string, "object": string, "state": {"type": "string", "enum": ["ready", "stopped"]}, "message": string}), &[]));
-    schemas.insert(
-        "DownloadStarted".into(),
-        object(json!({"id": string, "object": string, "model_id": string, "status": string, "message": string}), &[]),
-    );
-    schemas.insert("DownloadProgress".into(), progress);
-    schemas.insert("DownloadList".into(), list_of("DownloadProgress"));
-    schemas.insert(
-        "DownloadCancelled".into(),
-        object(json!({"id": string, "object": string, "cancelled": {"type": "boolean"}}), &[]),
-    );
-    schemas.insert(
-        "Deleted".into(),
-        object(json!({"id": string, "object": string, "deleted": {"type": "boolean"}}), &["id", "object", "deleted"]),
-    );
-    schemas.insert("Thread".into(), thread);
-    schemas.insert("ThreadList".into(), list_of("Thread"));
-    schemas.insert("NewThread".into(), object(json!({"title": string, "assistant_id": string, "model": thread_model, "instructions": string, "metadata": any_object}), &[]));
-    schemas.insert(
-        "ThreadUpdate".into(),
-        object(json!({"title": string, "model": thread_model, "instructions": string, "metadata": any_object}), &[]),
-    );
-    schemas.insert("Message".into(), message);
-    schemas.insert("MessageList".into(), list_of("Message"));
-    schemas.insert(
-        "NewMessage".into(),
-        object(
-            json!({"role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]},
-            "content": content_parts, "status": string, "assistant_id": string, "metadata": any_object}),
-            &["role"],
-        ),
-    );
-    schemas.insert(
-        "MessageUpdate".into(),
-        object(json!({"content": content_parts, "status": string, "metadata": any_object}), &[]),
-    );
-    schemas.insert("Assistant".into(), assistant);
-    schemas.insert("AssistantList".into(), list_of("Assistant"));
-    schemas.insert("NewAssistant".into(), new_assistant);
-    schemas.insert("AssistantUpdate".into(), object(assistant_fields, &[]));
-    schemas.insert("Event".into(), json!({"type": "object", "additionalProperties": true, "required": ["type"], "properties": {"type": {"type": "string", "enum": [
-            "download_progress", "download_done", "download_failed", "model_updated", "model_deleted", "model_state",
-            "thread_updated", "thread_deleted", "message_created", "message_updated", "message_delta", "lagged"]}}}));
-    schemas.insert("ReplyEvent".into(), json!({"type": "object", "additionalProperties": true, "required": ["type"], "description":
-            "`message` (the pending reply), `delta` ({delta}), then `done` ({finish_reason, usage, timings, message}) or `error` ({error})",
-            "properties": {"type": {"type": "string", "enum": ["message", "delta", "done", "error"]}}}));
-    schemas.insert("SystemInfo".into(), json!({"type": "object", "additionalProperties": true, "properties": {"cpu": any_object, "memory": any_object,
-            "gpus": {"type": "array", "items": any_object}, "os": any_object, "loaded_models": {"type": "array", "items": any_object},
-            "inference": any_object}}));
-    schemas.insert("EngineSettings".into(), object(json!({"engine": string, "full_url": string, "api_key": {"type": "string", "description": "masked: at most the last 4 characters"}, "api_key_set": {"type": "boolean"}}), &[]));
-    schemas
-        .insert("EngineSettingsUpdate".into(), object(json!({"full_url": string, "api_key": string}), &["full_url"]));
-    schemas.insert(
-        "Credentials".into(),
-        object(json!({"username": string, "password": string}), &["username", "password"]),
-    );
-    schemas.insert("Ok".into(), object(json!({"ok": {"type": "boolean"}}), &[]));
-    schemas.insert(
-        "Session".into(),
-        object(json!({"login_required": {"type": "boolean"}, "authenticated": {"type": "boolean"}}), &[]),
-    );
-    schemas.insert("NewApiKey".into(), object(json!({"name": string}), &[]));
-    schemas.insert("ApiKey".into(), object(json!({"id": string, "name": string, "created": int, "prefix": string, "key": {"type": "string", "description": "only in the answer to its creation"}}), &[]));
-    schemas.insert("ApiKeyList".into(), list_of("ApiKey"));
-    schemas.insert(
-        "Health".into(),
-        object(
-            json!({"status": {"type": "string", "enum": ["ready", "loading"]},
-                   "models_loaded": {"type": "array", "items": string},
-                   "models_loading": {"type": "array", "items": string}}),
-            &["status"],
-        ),
-    );
-    schemas.insert("OpenApi".into(), any_object);
-    Value::Object(schemas)
+    let doc = <Schemas as utoipa::OpenApi>::openapi();
+    let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
+    let mut out = serde_json::to_value(schemas).unwrap_or_else(|_| json!({}));
+    // The document itself: any JSON.
+    out["OpenApi"] = json!({"type": "object"});
+    out
+}
+
+/// An error answer: `{"error": {message, type, param, code}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: jan_core::error::ErrorBody,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The committed `host-web/openapi.json` is the document the server serves (for review and for clients that
+    /// generate code); `JAN_UPDATE_GENERATED=1 cargo test -p jan-server --lib openapi` rewrites it.
+    #[test]
+    fn the_committed_document_is_current() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let text = serde_json::to_string_pretty(&document()).unwrap_or_default() + "\n";
+        if std::env::var_os("JAN_UPDATE_GENERATED").is_some_and(|v| v == "1") {
+            std::fs::write(file, &text).unwrap_or_default();
+            return;
+        }
+        let committed = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(
+            committed == text,
+            "host-web/openapi.json is not the served document; run `JAN_UPDATE_GENERATED=1 cargo test -p jan-server \
+             --lib openapi` and commit it"
+        );
+    }
 
     #[test]
     fn every_reference_resolves_and_operations_are_unique() {
@@ -458,7 +339,7 @@ mod tests {
         let text = doc.to_string();
         let schemas = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
         for part in text.split("#/components/schemas/").skip(1) {
-            let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
         let mut seen = std::collections::HashSet::new();

@@ -15,6 +15,7 @@ mod keys;
 mod limiter;
 mod routes;
 mod sessions;
+pub mod views;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -29,7 +30,7 @@ use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use keys::StoredKey;
-pub use routes::router;
+pub use routes::routes;
 pub use sessions::COOKIE;
 
 use crate::config::Config;

@@ -1,27 +1,29 @@
 //! The login page, login / logout / session endpoints, and API key management for the logged-in user.
 
+use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use jan_core::views::List;
 
 use super::sessions::{self, COOKIE};
+use super::views::{ApiKey, Credentials, Done, NewApiKey, Session};
 use super::{client_ip, peer};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::json_body::ApiJson;
+use crate::routes::registry::Routes;
 use crate::state::AppState;
 use jan_core::error::ErrorCode;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_page))
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/session", get(session))
-        .route("/api/keys", get(list_keys).post(create_key))
-        .route("/api/keys/{id}", delete(revoke_key))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/login", login_page)
+        .post("/api/login", login)
+        .post("/api/logout", logout)
+        .get("/api/session", session)
+        .get("/api/keys", list_keys)
+        .post("/api/keys", create_key)
+        .delete("/api/keys/{id}", revoke_key)
 }
 
 /// The full UI's login screen when it is embedded, else a self-contained page.
@@ -40,12 +42,6 @@ async fn login_page() -> Response {
         Html(LOGIN_PAGE),
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
 }
 
 /// Checks the credentials (rate-limited per client address) and sets the session cookie.
@@ -75,7 +71,7 @@ async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Respons
     let max_age = auth.sessions.ttl().as_secs();
     let secure = if auth.secure_cookie { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
-    let mut response = Json(json!({"ok": true})).into_response();
+    let mut response = Json(Done { ok: true }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
@@ -99,7 +95,7 @@ async fn logout(State(state): State<AppState>, req: Request) -> Response {
     }
     let secure = if state.auth.secure_cookie { "; Secure" } else { "" };
     let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}");
-    let mut response = Json(json!({"ok": true})).into_response();
+    let mut response = Json(Done { ok: true }).into_response();
     if let Ok(v) = HeaderValue::from_str(&expired) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -107,7 +103,7 @@ async fn logout(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// Whether a login is needed and whether this request has a session (public: the UI asks before showing itself).
-async fn session(State(state): State<AppState>, req: Request) -> Json<serde_json::Value> {
+async fn session(State(state): State<AppState>, req: Request) -> Json<Session> {
     let auth = &state.auth;
     let authenticated = !auth.required()
         || req
@@ -117,30 +113,22 @@ async fn session(State(state): State<AppState>, req: Request) -> Json<serde_json
             .filter_map(|v| v.to_str().ok())
             .find_map(sessions::token_from_cookies)
             .is_some_and(|t| auth.sessions.is_valid(t));
-    Json(json!({"login_required": auth.has_login(), "authenticated": authenticated}))
+    Json(Session { login_required: auth.has_login(), authenticated })
 }
 
-async fn list_keys(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({"object": "list", "data": state.auth.keys.list()}))
-}
-
-#[derive(Deserialize)]
-struct NewKey {
-    #[serde(default)]
-    name: String,
+async fn list_keys(State(state): State<AppState>) -> Json<List<ApiKey>> {
+    Json(List::of(state.auth.keys.list().iter().map(|k| ApiKey::of(k, None)).collect()))
 }
 
 /// Creates an API key; the response is the only time the key is shown.
-async fn create_key(State(state): State<AppState>, Json(new): Json<NewKey>) -> ApiResult<Response> {
+async fn create_key(State(state): State<AppState>, ApiJson(new): ApiJson<NewApiKey>) -> ApiResult<Response> {
     let name = new.name.trim();
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::new(ErrorCode::InvalidName, "a key name has at most 100 characters"));
     }
     let (key, stored) =
         state.auth.keys.create(if name.is_empty() { "API key" } else { name }).map_err(ApiError::internal)?;
-    let mut body = serde_json::to_value(&stored).map_err(ApiError::internal)?;
-    body["key"] = json!(key);
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let mut response = (StatusCode::CREATED, Json(ApiKey::of(&stored, Some(key)))).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -1,16 +1,24 @@
 //! `/health` (open to all, for load balancers and container health checks) and `/metrics` (Prometheus).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 
+use super::registry::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
+/// Liveness: `ready`, or `loading` while a model loads.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ready` or `loading`.
+    pub status: String,
+    pub models_loaded: Vec<String>,
+    pub models_loading: Vec<String>,
+}
+
+pub fn routes() -> Routes {
+    Routes::new().get("/health", health).get("/metrics", metrics)
 }
 
 /// `ready`, or `loading` while a model loads, with the models loaded and loading. Always 200: unlike llama.cpp's
@@ -21,7 +29,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let loaded: Vec<String> = inference.loaded().into_iter().map(|m| m.model_id).collect();
     let loading = inference.loading();
     let status = if loading.is_empty() { "ready" } else { "loading" };
-    (StatusCode::OK, axum::Json(json!({"status": status, "models_loaded": loaded, "models_loading": loading})))
+    (StatusCode::OK, axum::Json(Health { status: status.into(), models_loaded: loaded, models_loading: loading }))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,10 +1,11 @@
 //! The router: every route, and the layers around them (request ids, logs without secrets, body limit,
 //! authentication, CORS allow-list, OpenAI-shaped transport errors).
 
-mod health;
+pub mod health;
 pub mod jan;
 pub mod json_body;
 pub mod openai;
+pub mod registry;
 pub mod sse;
 mod transport_errors;
 pub mod ui;
@@ -24,19 +25,26 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth;
 use crate::state::AppState;
+use registry::Routes;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every route the server serves (the OpenAPI table documents exactly these).
+pub fn routes() -> Routes {
+    health::routes()
+        .merge(openai::routes())
+        .merge(jan::routes())
+        .merge(ui_api::routes())
+        .merge(crate::openapi::routes())
+        .merge(auth::routes())
+        .merge(ui::routes())
+}
+
 /// The whole application, without a socket (tests drive it with `tower::ServiceExt::oneshot`).
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(openai::router())
-        .merge(jan::router())
-        .merge(ui_api::router())
-        .merge(crate::openapi::router())
-        .merge(auth::router())
-        .merge(ui::router())
+    routes()
+        .into_router()
+        .fallback(ui::fallback())
         .layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), count))

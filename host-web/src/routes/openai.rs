@@ -16,41 +16,61 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use futures::{Stream, StreamExt};
-use jan_core::inference::{
-    ChatCompletionRequest, Completion, CompletionStream, FinishReason, StreamItem, TextCompletionRequest, ToolCall,
-};
+use jan_core::inference::{ChatCompletionRequest, Completion, CompletionStream, StreamItem, TextCompletionRequest};
+use jan_core::views::openai::{ChatCompletion, ChatCompletionChunk, CompletionMeta, TextCompletion};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::json_body::ApiJson;
+use super::registry::Routes;
 use super::sse::{error_event, json_event, sse_response};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/chat/completions", post(chat_completions)).route("/v1/completions", post(completions))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/chat/completions", chat_completions).post("/v1/completions", completions)
 }
 
 /// How the answer travels: OpenAI's `stream` and `stream_options`, next to the core's request fields.
-#[derive(Debug, Default, Deserialize)]
-struct Transport {
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Transport {
     #[serde(default)]
     stream: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct StreamOptions {
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamOptions {
+    /// Send a last chunk with the completion's `usage`.
     #[serde(default)]
     include_usage: bool,
+}
+
+/// `POST /v1/chat/completions`'s body (for the OpenAPI document; the core reads the request).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ChatCompletionBody {
+    #[serde(flatten)]
+    request: ChatCompletionRequest,
+    #[serde(flatten)]
+    transport: Transport,
+}
+
+/// `POST /v1/completions`'s body (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TextCompletionBody {
+    #[serde(flatten)]
+    request: TextCompletionRequest,
+    #[serde(flatten)]
+    transport: Transport,
 }
 
 async fn chat_completions(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Response {
@@ -90,52 +110,6 @@ enum Kind {
     Text,
 }
 
-/// What every chunk and the response carry.
-#[derive(Debug, Clone)]
-struct Meta {
-    id: String,
-    created: i64,
-    model: String,
-    kind: Kind,
-}
-
-impl Meta {
-    fn new(model: String, kind: Kind) -> Self {
-        let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
-        let id = format!("{prefix}-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-        Meta { id, created: jan_core::time::now_secs(), model, kind }
-    }
-
-    fn object(&self, chunk: bool) -> &'static str {
-        match (self.kind, chunk) {
-            (Kind::Chat, true) => "chat.completion.chunk",
-            (Kind::Chat, false) => "chat.completion",
-            (Kind::Text, _) => "text_completion",
-        }
-    }
-
-    fn chunk(&self, choices: Value) -> Value {
-        json!({"id": self.id, "object": self.object(true), "created": self.created, "model": self.model,
-               "system_fingerprint": null, "choices": choices})
-    }
-}
-
-/// OpenAI's finish reasons; a completion stopped by the server (model unloaded) reads as `stop`.
-pub fn finish_reason(reason: FinishReason) -> &'static str {
-    match reason {
-        FinishReason::Length => "length",
-        FinishReason::ToolCalls => "tool_calls",
-        FinishReason::Stop | FinishReason::Cancelled => "stop",
-    }
-}
-
-/// One call in a streamed `delta.tool_calls`: OpenAI's shape with the call's position. Each call goes out whole
-/// in one chunk (OpenAI's clients accumulate by `index`, which works for one fragment as for many).
-fn tool_call_delta(index: usize, call: &ToolCall) -> Value {
-    json!({"index": index, "id": call.id, "type": call.kind,
-           "function": {"name": call.function.name, "arguments": call.function.arguments}})
-}
-
 async fn respond(state: &AppState, mut stream: CompletionStream, transport: Transport, meta: Meta) -> Response {
     if transport.stream.unwrap_or(false) {
         // The first result decides the status: an error before any output is an HTTP error.
@@ -154,27 +128,31 @@ async fn respond(state: &AppState, mut stream: CompletionStream, transport: Tran
         Err(e) => return ApiError::from(e).into_response(),
     };
     state.metrics.record_completion(&done.timings);
-    let choice = match meta.kind {
-        Kind::Chat => {
-            // OpenAI's shape for a turn that only called tools: `content: null` next to `tool_calls`.
-            let mut message = json!({"role": "assistant", "content": done.text});
-            if !done.tool_calls.is_empty() {
-                if done.text.is_empty() {
-                    message["content"] = Value::Null;
-                }
-                message["tool_calls"] = json!(done.tool_calls);
-            }
-            json!({"index": 0, "message": message, "logprobs": null,
-                   "finish_reason": finish_reason(done.finish_reason)})
+    match meta.kind {
+        Kind::Chat => Json(ChatCompletion::new(&meta.ids, done)).into_response(),
+        Kind::Text => Json(TextCompletion::new(&meta.ids, done)).into_response(),
+    }
+}
+
+/// A completion's ids and which endpoint it answers.
+#[derive(Debug, Clone)]
+struct Meta {
+    ids: CompletionMeta,
+    kind: Kind,
+}
+
+impl Meta {
+    fn new(model: String, kind: Kind) -> Self {
+        Meta { ids: CompletionMeta::new(&model, kind == Kind::Chat), kind }
+    }
+
+    /// A chunk of text, in the endpoint's shape.
+    fn text(&self, text: String) -> SseEvent {
+        match self.kind {
+            Kind::Chat => json_event(&ChatCompletionChunk::text(&self.ids, text)),
+            Kind::Text => json_event(&TextCompletion::text(&self.ids, text)),
         }
-        Kind::Text => json!({"index": 0, "text": done.text, "logprobs": null,
-                             "finish_reason": finish_reason(done.finish_reason)}),
-    };
-    Json(json!({
-        "id": meta.id, "object": meta.object(false), "created": meta.created, "model": meta.model,
-        "system_fingerprint": null, "choices": [choice], "usage": done.usage, "timings": done.timings,
-    }))
-    .into_response()
+    }
 }
 
 struct SseState {
@@ -197,10 +175,7 @@ fn completion_sse(
     include_usage: bool,
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static {
-    let role = (meta.kind == Kind::Chat).then(|| {
-        json_event(&meta.chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                       "logprobs": null, "finish_reason": null}])))
-    });
+    let role = (meta.kind == Kind::Chat).then(|| json_event(&ChatCompletionChunk::role(&meta.ids)));
     let state = SseState { stream, first: Some(first), tool_calls: 0, meta, include_usage, metrics };
     let rest = futures::stream::unfold(Some(state), |state| async move {
         let mut s = state?;
@@ -209,25 +184,15 @@ fn completion_sse(
             None => s.stream.recv().await,
         };
         match item {
-            Some(StreamItem::Delta(delta)) => {
-                let choice = match s.meta.kind {
-                    Kind::Chat => {
-                        json!({"index": 0, "delta": {"content": delta}, "logprobs": null, "finish_reason": null})
-                    }
-                    Kind::Text => json!({"index": 0, "text": delta, "logprobs": null, "finish_reason": null}),
-                };
-                let event = json_event(&s.meta.chunk(json!([choice])));
-                Some((vec![event], Some(s)))
-            }
+            Some(StreamItem::Delta(delta)) => Some((vec![s.meta.text(delta)], Some(s))),
             Some(StreamItem::ToolCall(call)) => {
                 // Only chats offer tools; a text completion has no place for calls.
                 if s.meta.kind != Kind::Chat {
                     return Some((vec![], Some(s)));
                 }
-                let delta = json!({"tool_calls": [tool_call_delta(s.tool_calls, &call)]});
+                let chunk = ChatCompletionChunk::tool_call(&s.meta.ids, s.tool_calls, call);
                 s.tool_calls += 1;
-                let choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": null});
-                Some((vec![json_event(&s.meta.chunk(json!([choice])))], Some(s)))
+                Some((vec![json_event(&chunk)], Some(s)))
             }
             Some(StreamItem::Done(done)) => Some((finish_events(&s, &done), None)),
             Some(StreamItem::Error(e)) => Some((vec![error_event(e)], None)),
@@ -240,18 +205,16 @@ fn completion_sse(
 
 fn finish_events(s: &SseState, done: &Completion) -> Vec<SseEvent> {
     s.metrics.record_completion(&done.timings);
-    let reason = finish_reason(done.finish_reason);
-    let choice = match s.meta.kind {
-        Kind::Chat => json!({"index": 0, "delta": {}, "logprobs": null, "finish_reason": reason}),
-        Kind::Text => json!({"index": 0, "text": "", "logprobs": null, "finish_reason": reason}),
-    };
-    let mut last = s.meta.chunk(json!([choice]));
-    last["timings"] = json!(done.timings);
-    let mut events = vec![json_event(&last)];
+    let ids = &s.meta.ids;
+    let mut events = vec![match s.meta.kind {
+        Kind::Chat => json_event(&ChatCompletionChunk::finish(ids, done)),
+        Kind::Text => json_event(&TextCompletion::finish(ids, done)),
+    }];
     if s.include_usage {
-        let mut usage = s.meta.chunk(json!([]));
-        usage["usage"] = json!(done.usage);
-        events.push(json_event(&usage));
+        events.push(match s.meta.kind {
+            Kind::Chat => json_event(&ChatCompletionChunk::usage(ids, done.usage)),
+            Kind::Text => json_event(&TextCompletion::usage(ids, done.usage)),
+        });
     }
     events.push(SseEvent::default().data("[DONE]"));
     events

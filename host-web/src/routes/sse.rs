@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use serde_json::{Value, json};
 
 use crate::error::ApiError;
 
@@ -27,11 +26,14 @@ where
 }
 
 /// A JSON `data:` event.
-pub fn json_event(value: &Value) -> SseEvent {
-    SseEvent::default().data(value.to_string())
+pub fn json_event<T: serde::Serialize>(value: &T) -> SseEvent {
+    match serde_json::to_string(value) {
+        Ok(text) => SseEvent::default().data(text),
+        Err(_) => SseEvent::default().comment("an event could not be serialised"),
+    }
 }
 
 /// An error as a `data:` event, the way OpenAI's clients read it mid-stream.
 pub fn error_event(e: jan_core::Error) -> SseEvent {
-    json_event(&json!({"error": ApiError::from(e).body()}))
+    json_event(&crate::openapi::ErrorResponse { error: ApiError::from(e).body() })
 }

@@ -2,12 +2,12 @@
 //! it called `localhost`): the shared UI's build (`ui/dist`, made by `build.rs` through `ci/build-ui.sh`), or,
 //! where it could not be built (no npm), the small page in `host-web/assets/`.
 
-use axum::Router;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use rust_embed::RustEmbed;
 
+use super::registry::Routes;
 use crate::state::AppState;
 
 #[cfg(jan_full_ui)]
@@ -37,8 +37,13 @@ pub fn login_page() -> Option<Response> {
 /// Every page response forbids framing and loading anything from elsewhere.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).fallback(get(asset))
+pub fn routes() -> Routes {
+    Routes::new().get("/", index)
+}
+
+/// Every other path outside `/v1` and `/api`: the UI's files, or its client-side routes.
+pub fn fallback() -> MethodRouter<AppState> {
+    axum::routing::get(asset)
 }
 
 async fn index() -> Response {

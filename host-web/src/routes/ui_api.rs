@@ -10,39 +10,38 @@
 
 use std::convert::Infallible;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::response::sse::Event as SseEvent;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures::StreamExt;
 use jan_core::events::DownloadProgress;
 use jan_core::views::{self, DownloadCancelled, EngineSettingsUpdate, EngineView, List, ReplyEvent, SystemView};
 
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
+use crate::routes::registry::Routes;
 use crate::routes::sse::{json_event, sse_response};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/events", get(events))
-        .route("/api/system", get(system))
-        .route("/api/engines/{engine}", get(get_engine).put(set_engine))
-        .route("/api/threads/{id}/reply", post(reply))
-        .route("/api/downloads", get(downloads))
-        .route("/api/downloads/{id}", axum::routing::delete(cancel_download))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/events", events)
+        .get("/api/system", system)
+        .get("/api/engines/{engine}", get_engine)
+        .put("/api/engines/{engine}", set_engine)
+        .post("/api/threads/{id}/reply", reply)
+        .get("/api/downloads", downloads)
+        .delete("/api/downloads/{id}", cancel_download)
 }
 
 /// Every event of the core from now on. The subscription exists before the response starts, so an action taken
 /// after the response's headers arrived is always seen.
 async fn events(State(state): State<AppState>) -> Response {
-    let stream = state.jan.subscribe().take_until(state.shutdown.clone().cancelled_owned()).map(|event| {
-        Ok::<_, Infallible>(match serde_json::to_value(&event) {
-            Ok(value) => json_event(&value),
-            Err(_) => SseEvent::default().comment("an event could not be serialised"),
-        })
-    });
+    let stream = state
+        .jan
+        .subscribe()
+        .take_until(state.shutdown.clone().cancelled_owned())
+        .map(|event| Ok::<_, Infallible>(json_event(&event)));
     sse_response(stream)
 }
 
@@ -85,7 +84,7 @@ async fn reply(State(state): State<AppState>, Path(id): Path<String>) -> ApiResu
         if let ReplyEvent::Done { timings, .. } = &event {
             metrics.record_completion(timings);
         }
-        Ok::<_, Infallible>(json_event(&serde_json::to_value(&event).unwrap_or_default()))
+        Ok::<_, Infallible>(json_event(&event))
     });
     Ok(sse_response(events))
 }

@@ -1,9 +1,9 @@
-//! The OpenAPI table and the router are the same set of routes: every `.route(...)` in the sources is in
-//! `openapi::OPERATIONS` (and so in `/openapi.json`), and every operation of the table is answered by a handler
-//! (not a 404 "no route", not a 405, not the UI's fallback) under the access rule it documents.
+//! The OpenAPI table and the router are the same set of routes: every route the router serves (as it records them
+//! while it is built) is in `openapi::OPERATIONS` (and so in `/openapi.json`), and every operation of the table is
+//! answered by a handler (not a 404 "no route", not a 405, not the UI's fallback) under the access rule it
+//! documents.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -15,64 +15,13 @@ use tower::ServiceExt;
 
 const KEY: &str = "sk-openapi-test-0123456789";
 
-/// `(method, path)` of every `.route("path", get(..).post(..))` in the host's sources.
-fn routes_in_sources() -> BTreeSet<(String, String)> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(std::fs::read_to_string(path).unwrap());
-            }
-        }
-    }
-    let mut sources = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut sources);
-    let constants = [("UPLOAD_PATH", jan_server::routes::jan::UPLOAD_PATH)];
-    let mut routes = BTreeSet::new();
-    for source in &sources {
-        for (start, _) in source.match_indices(".route(") {
-            // The call's text up to its closing parenthesis.
-            let rest = &source[start + ".route(".len()..];
-            let mut depth = 1;
-            let end = rest
-                .char_indices()
-                .find(|&(_, c)| {
-                    depth += match c {
-                        '(' => 1,
-                        ')' => -1,
-                        _ => 0,
-                    };
-                    depth == 0
-                })
-                .map(|(i, _)| i)
-                .unwrap();
-            let call = &rest[..end];
-            // Mentions in comments (`.route(...)`) are not calls.
-            let Some((first, handlers)) = call.split_once(',') else { continue };
-            let first = first.trim();
-            let path = match first.strip_prefix('"') {
-                Some(p) => p.trim_end_matches('"').to_owned(),
-                None => constants.iter().find(|(n, _)| *n == first).unwrap_or_else(|| panic!("{first}")).1.to_owned(),
-            };
-            for method in ["get", "post", "put", "patch", "delete"] {
-                let called = handlers
-                    .match_indices(&format!("{method}("))
-                    .any(|(i, _)| i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
-                if called {
-                    routes.insert((method.to_owned(), path.clone()));
-                }
-            }
-        }
-    }
-    routes
-}
-
 #[test]
-fn every_route_in_the_sources_is_documented_and_nothing_else() {
-    let in_sources = routes_in_sources();
-    assert!(in_sources.len() > 30, "the scan found too little: {in_sources:?}");
+fn every_route_served_is_documented_and_nothing_else() {
+    // What the router serves, as it was built (`routes::registry::Routes` records each method and path).
+    let served_routes = jan_server::routes::routes();
+    let in_sources: BTreeSet<(String, String)> =
+        served_routes.served().iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    assert_eq!(in_sources.len(), served_routes.served().len(), "a route is registered twice");
     let documented: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|o| (o.method.to_owned(), o.path.to_owned())).collect();
     assert_eq!(documented.len(), OPERATIONS.len(), "an operation is in the table twice");
@@ -192,4 +141,16 @@ async fn every_documented_operation_is_answered_by_a_handler_under_its_access_ru
     assert_eq!(status, StatusCode::OK);
     let served: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(served, jan_server::openapi::document());
+}
+
+/// The served document is valid OpenAPI 3.1 (`openapi-spec-validator`, from `ci/python-env.sh`).
+#[test]
+fn the_document_is_valid_openapi() {
+    let python = crate::openai_python::python();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, jan_server::openapi::document().to_string()).unwrap();
+    let script = "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))";
+    let output = std::process::Command::new(python).args(["-c", script]).arg(&file).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }

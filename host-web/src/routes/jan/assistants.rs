@@ -1,20 +1,23 @@
 //! `/v1/assistants`: Jan's assistants (the default `jan` assistant cannot be deleted: 403).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use jan_core::assistants::{Assistant, AssistantUpdate, NewAssistant};
 use jan_core::views::{self, List};
 
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
+use crate::routes::registry::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/assistants", get(list_assistants).post(create_assistant))
-        .route("/v1/assistants/{id}", get(get_assistant).patch(update_assistant).delete(delete_assistant))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/assistants", list_assistants)
+        .post("/v1/assistants", create_assistant)
+        .get("/v1/assistants/{id}", get_assistant)
+        .patch("/v1/assistants/{id}", update_assistant)
+        .delete("/v1/assistants/{id}", delete_assistant)
 }
 
 async fn list_assistants(State(state): State<AppState>) -> ApiResult<Json<List<Assistant>>> {

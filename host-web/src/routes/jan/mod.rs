@@ -8,10 +8,8 @@ mod threads;
 
 pub use models::UPLOAD_PATH;
 
-use axum::Router;
+use crate::routes::registry::Routes;
 
-use crate::state::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new().merge(models::router()).merge(threads::router()).merge(assistants::router())
+pub fn routes() -> Routes {
+    models::routes().merge(threads::routes()).merge(assistants::routes())
 }

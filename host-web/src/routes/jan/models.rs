@@ -5,12 +5,12 @@
 
 use std::path::{Path as FsPath, PathBuf};
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::routing::post;
 use futures::StreamExt;
 use jan_core::error::ErrorCode;
 use jan_core::ids::{self, IdKind};
@@ -20,21 +20,23 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
+use crate::routes::registry::Routes;
 use crate::state::AppState;
 
 /// The one route whose body is not limited: model uploads (GBs), streamed to disk.
 pub const UPLOAD_PATH: &str = "/v1/models/import";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/models", get(list_models))
-        .route("/v1/models/{id}", get(get_model).delete(delete_model))
-        .route("/v1/models/{id}/start", put(start_model))
-        .route("/v1/models/{id}/stop", put(stop_model))
-        .route("/v1/models/download/{id}", get(download_model))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/models", list_models)
+        .get("/v1/models/{id}", get_model)
+        .delete("/v1/models/{id}", delete_model)
+        .put("/v1/models/{id}/start", start_model)
+        .put("/v1/models/{id}/stop", stop_model)
+        .get("/v1/models/download/{id}", download_model)
         // Other methods on this path are the `{id}` routes for a model named "import".
-        .route(UPLOAD_PATH, post(import_model).fallback(model_named_import))
-        .route("/v1/catalog", get(catalog))
+        .route("post", UPLOAD_PATH, post(import_model).fallback(model_named_import))
+        .get("/v1/catalog", catalog)
 }
 
 async fn list_models(State(state): State<AppState>) -> ApiResult<Json<List<ModelView>>> {

@@ -1,24 +1,30 @@
 //! `/v1/threads` and their messages. A message's `content` may be Jan's parts (`[{type: "text", text: {value,
 //! annotations}}]`), OpenAI's (`[{type: "text", text: "..."}]`) or a plain string; all are saved in Jan's form.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use jan_core::threads::{Message, NewThread, Thread, ThreadUpdate};
 use jan_core::views::{self, List, MessageList};
 use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::routes::json_body::ApiJson;
+use crate::routes::registry::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/threads", get(list_threads).post(create_thread))
-        .route("/v1/threads/{id}", get(get_thread).patch(update_thread).delete(delete_thread))
-        .route("/v1/threads/{id}/messages", get(list_messages).post(create_message))
-        .route("/v1/threads/{id}/messages/{message_id}", get(get_message).patch(update_message).delete(delete_message))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/threads", list_threads)
+        .post("/v1/threads", create_thread)
+        .get("/v1/threads/{id}", get_thread)
+        .patch("/v1/threads/{id}", update_thread)
+        .delete("/v1/threads/{id}", delete_thread)
+        .get("/v1/threads/{id}/messages", list_messages)
+        .post("/v1/threads/{id}/messages", create_message)
+        .get("/v1/threads/{id}/messages/{message_id}", get_message)
+        .patch("/v1/threads/{id}/messages/{message_id}", update_message)
+        .delete("/v1/threads/{id}/messages/{message_id}", delete_message)
 }
 
 async fn list_threads(State(state): State<AppState>) -> ApiResult<Json<List<Thread>>> {

@@ -3,6 +3,8 @@
 //! `wire.d.ts` (feature `typescript`) and host-web's OpenAPI schemas (feature `openapi`) are generated from these
 //! types and the data types they hold; nothing else describes them.
 
+pub mod openai;
+
 use futures::Stream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
