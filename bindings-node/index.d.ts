@@ -849,10 +849,12 @@ export declare class Subscription {
   close(): void
 }
 
-/** A local `.gguf` to import. */
+/** A `.gguf` to import: a file on this machine (`path`), or its bytes (`data`, e.g. read by a page), not both. */
 export interface ImportOptions {
   /** The file on this machine. */
-  path: string
+  path?: string
+  /** The file's bytes; the core stages them in the data folder (then `fileName` or `id` is needed). */
+  data?: Uint8Array
   /** The model's id. Default: a slug of the file name. */
   id?: string
   /** The model's display name. Default: the GGUF's `general.name`, else the id. */

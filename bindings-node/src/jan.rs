@@ -3,17 +3,18 @@
 
 use std::path::PathBuf;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use jan_core::error::ErrorCode;
 use jan_core::inference::{
     ChatCompletionRequest, CompletionStream, DeviceChoice, InferenceConfig, StreamItem, TextCompletionRequest,
 };
-use jan_core::models::{ImportMode, ImportRequest, ModelFile, ModelUpdate};
+use jan_core::models::{ImportMode, ImportRequest, ModelFile, ModelUpdate, UploadRequest};
 use jan_core::threads::{NewThread, ThreadUpdate};
 use jan_core::views::{self, EngineSettingsUpdate, ModelView, ReplyEvent};
 use jan_core::{JanConfig, assistants};
 use napi::Env;
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{PromiseRaw, Uint8Array};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -34,12 +35,13 @@ pub struct OpenOptions {
     pub queue_size: Option<u32>,
 }
 
-/// A local `.gguf` to import.
+/// A `.gguf` to import: a file on this machine (`path`), or its bytes (`data`, e.g. read by a page), not both.
 #[napi(object)]
-#[derive(Debug)]
 pub struct ImportOptions {
     /// The file on this machine.
-    pub path: String,
+    pub path: Option<String>,
+    /// The file's bytes; the core stages them in the data folder (then `fileName` or `id` is needed).
+    pub data: Option<Uint8Array>,
     /// The model's id. Default: a slug of the file name.
     pub id: Option<String>,
     /// The model's display name. Default: the GGUF's `general.name`, else the id.
@@ -48,6 +50,16 @@ pub struct ImportOptions {
     pub file_name: Option<String>,
     /// `true` moves the file instead of copying it. Default: `false`.
     pub move_file: Option<bool>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("path", &self.path)
+            .field("data_bytes", &self.data.as_ref().map(|d| d.len()))
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Jan on one data folder.
@@ -142,15 +154,28 @@ impl Jan {
     #[napi(ts_return_type = "Promise<Model>")]
     pub fn import_model<'env>(&self, env: &'env Env, options: ImportOptions) -> Json<'env> {
         let jan = self.jan.clone();
+        let (path, data) = (options.path.filter(|p| !p.is_empty()), options.data.map(|d| Bytes::from(d.to_vec())));
         spawn(env, async move {
-            let request = ImportRequest {
-                path: PathBuf::from(options.path),
-                id: options.id,
-                name: options.name,
-                file_name: options.file_name,
-                mode: if options.move_file.unwrap_or(false) { ImportMode::Move } else { ImportMode::Copy },
+            let model = match (path, data) {
+                (Some(path), None) => {
+                    let mode = if options.move_file.unwrap_or(false) { ImportMode::Move } else { ImportMode::Copy };
+                    let request = ImportRequest {
+                        path: PathBuf::from(path),
+                        id: options.id,
+                        name: options.name,
+                        file_name: options.file_name,
+                        mode,
+                    };
+                    jan.models().import(request).await?
+                }
+                (None, Some(data)) => {
+                    let request = UploadRequest { file_name: options.file_name, id: options.id, name: options.name };
+                    let body = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(data) });
+                    jan.models().import_upload(request, body).await?
+                }
+                _ => return Err(Failure::invalid("importModel takes either a path or the data, not both or neither")),
             };
-            json_of(&ModelView::of(&jan.models().import(request).await?))
+            json_of(&ModelView::of(&model))
         })
     }
 

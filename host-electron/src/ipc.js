@@ -10,8 +10,6 @@
 
 'use strict';
 
-const fs = require('node:fs/promises');
-const os = require('node:os');
 const path = require('node:path');
 
 /** The channels between the preload and the main process. */
@@ -322,7 +320,10 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
     }
   }
 
-  /** @param {{fileName: string, id?: string, name?: string, path?: string, data?: Uint8Array}} request */
+  /**
+   * A local file by path (copied), or its bytes from the page (the core stages them in the data folder).
+   * @param {{fileName: string, id?: string, name?: string, path?: string, data?: Uint8Array}} request
+   */
   async function importModel(request) {
     const { fileName, id: modelId, name } = request;
     /** @type {Record<string, unknown>} */
@@ -330,15 +331,7 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
     if (modelId !== undefined) options.id = modelId;
     if (name !== undefined) options.name = name;
     if (request.path !== undefined) return jan.importModel({ ...options, path: request.path, moveFile: false });
-    // Bytes from the renderer: a private temp folder, moved into the data folder by the core, always removed.
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'jan-import-'));
-    try {
-      const file = path.join(dir, fileName);
-      await fs.writeFile(file, /** @type {Uint8Array} */ (request.data), { flag: 'wx', mode: 0o600 });
-      return await jan.importModel({ ...options, path: file, moveFile: true });
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
+    return jan.importModel({ ...options, data: request.data });
   }
 
   const unsupported = () => {

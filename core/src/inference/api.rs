@@ -57,17 +57,22 @@ impl InferenceApi {
 
     /// Loads a local model (Jan's "start model"). Remote models need no loading.
     pub async fn load(&self, model_id: &str) -> Result<()> {
-        let model = self.jan().models().get(model_id).await?;
+        self.load_model(self.jan().models().get(model_id).await?).await
+    }
+
+    /// Loads a model whose model.json the caller has read (a request reads it once).
+    async fn load_model(&self, model: ModelFile) -> Result<()> {
         if !model.is_local() {
             return Ok(());
         }
-        let path = self.jan().models().weights_path(model_id).await?;
+        let path = self.jan().models().weights_path_of(&model)?;
         // The load runs to its end even when the caller goes away (an HTTP client that disconnected, a request
         // past its timeout): stopping half-way would waste the weights read so far and leave the model `loading`.
         let inner = self.inner.clone();
+        let id = model.id.clone();
         tokio::spawn(async move { inner.scheduler.load(&model, path).await })
             .await
-            .map_err(|e| crate::Error::Engine(format!("loading {model_id}: {e}")))?
+            .map_err(|e| crate::Error::Engine(format!("loading {id}: {e}")))?
     }
 
     /// Jan's "start model": loads it and answers when it is ready.
@@ -193,7 +198,7 @@ impl InferenceApi {
         let prompt = Arc::new(prompt);
         for _ in 0..3 {
             let Some(prompter) = self.inner.scheduler.prompter(&model.id) else {
-                self.load(&model.id).await?;
+                self.load_model(model.clone()).await?;
                 continue;
             };
             let tokens = tokenize(prompter, prompt.clone()).await?;

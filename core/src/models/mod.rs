@@ -7,6 +7,7 @@
 mod catalog;
 mod import;
 mod model_file;
+mod upload;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 
 pub use import::{ImportMode, ImportRequest};
 pub use model_file::{DEFAULT_LOCAL_ENGINE, ModelFile, ModelMetadata, ModelParameters, ModelSettings, ModelSource};
+pub use upload::UploadRequest;
 
 use crate::downloads::DownloadHandle;
 use crate::error::{Error, Result};
@@ -115,11 +117,15 @@ impl ModelsApi {
 
     /// The path of a ready local model's weights file, for the inference engine.
     pub async fn weights_path(&self, id: &str) -> Result<PathBuf> {
-        let model = self.get(id).await?;
+        self.weights_path_of(&self.get(id).await?)
+    }
+
+    /// The path of this model's weights file (its model.json already read).
+    pub(crate) fn weights_path_of(&self, model: &ModelFile) -> Result<PathBuf> {
         let file = model
             .weights_file_name()
-            .ok_or_else(|| Error::InvalidRequest(format!("model '{id}' has no local weights file")))?;
-        Ok(self.dir(id)?.join(file))
+            .ok_or_else(|| Error::InvalidRequest(format!("model '{}' has no local weights file", model.id)))?;
+        Ok(self.existing_dir(&model.id)?.join(file))
     }
 
     /// The built-in catalog of recommended models (Jan's hub), with download URLs rewritten to
@@ -172,6 +178,16 @@ impl ModelsApi {
         let model = blocking(move || import::import(&area, request)).await?;
         self.inner.emit(Event::ModelUpdated { model_id: model.id.clone() });
         Ok(model)
+    }
+
+    /// Imports a `.gguf` that arrives as bytes (an upload): staged inside the data folder, synced, then imported
+    /// as [`ModelsApi::import`] does; nothing is left behind when it fails or the caller stops.
+    pub async fn import_upload<S, E>(&self, request: UploadRequest, body: S) -> Result<ModelFile>
+    where
+        S: futures::Stream<Item = std::result::Result<bytes::Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        upload::import_upload(self, self.inner.area_dir("models"), request, body).await
     }
 
     /// Writes a new model.json (e.g. a remote-engine model such as an OpenAI model). An existing id is a conflict.

@@ -186,3 +186,47 @@ async fn the_catalog_lists_the_test_models_and_popular_instruct_models() {
         Some("1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
     );
 }
+
+#[tokio::test]
+async fn uploads_are_staged_in_the_data_folder_and_leave_nothing_when_they_fail() {
+    use bytes::Bytes;
+    use jan_core::models::UploadRequest;
+
+    let (dir, jan) = open_temp().await;
+    let models = dir.path().join("models");
+    let leftovers = || std::fs::read_dir(&models).unwrap().filter(|e| e.as_ref().unwrap().file_name() != "x").count();
+    let gguf = tiny_gguf("llama", "Uploaded", 2048);
+    let chunks: Vec<Result<Bytes, std::io::Error>> = gguf.chunks(100).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let request = UploadRequest { file_name: None, id: Some("up".into()), name: None };
+    let model = jan.models().import_upload(request, futures::stream::iter(chunks)).await.unwrap();
+    assert_eq!((model.id.as_str(), model.name.as_str()), ("up", "Uploaded"));
+    assert!(models.join("up").join("up.gguf").is_file());
+    assert_eq!(leftovers(), 1, "only the model's folder: the staging folder is gone");
+
+    // Cut off half-way, empty, unnamed, or not a GGUF: a clear error, and nothing left behind.
+    let cut: Vec<Result<Bytes, std::io::Error>> =
+        vec![Ok(Bytes::copy_from_slice(&gguf[..50])), Err(std::io::Error::other("connection reset"))];
+    let named = || UploadRequest { file_name: Some("cut.gguf".into()), id: None, name: None };
+    let e = jan.models().import_upload(named(), futures::stream::iter(cut)).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_body", "{e}");
+    let none: Vec<Result<Bytes, std::io::Error>> = Vec::new();
+    let e = jan.models().import_upload(named(), futures::stream::iter(none)).await.unwrap_err();
+    assert_eq!(e.code(), "empty_body");
+    let e = jan
+        .models()
+        .import_upload(UploadRequest::default(), futures::stream::empty::<Result<Bytes, std::io::Error>>())
+        .await
+        .unwrap_err();
+    assert_eq!((e.code().as_str(), e.param()), ("missing_field", Some("file_name")));
+    let bad: Vec<Result<Bytes, std::io::Error>> = vec![Ok(Bytes::from_static(b"not a gguf at all"))];
+    let e = jan.models().import_upload(named(), futures::stream::iter(bad)).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_gguf");
+    let traversal = UploadRequest { file_name: Some("../x.gguf".into()), id: None, name: None };
+    let e = jan
+        .models()
+        .import_upload(traversal, futures::stream::empty::<Result<Bytes, std::io::Error>>())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_id");
+    assert_eq!(leftovers(), 1, "{:?}", std::fs::read_dir(&models).unwrap().collect::<Vec<_>>());
+}

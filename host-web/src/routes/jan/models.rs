@@ -3,21 +3,16 @@
 //! and the upload of a `.gguf` (the raw request body, streamed into a temp file in the data folder, then moved
 //! into place by the core's import).
 
-use std::path::{Path as FsPath, PathBuf};
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use futures::StreamExt;
 use jan_core::error::ErrorCode;
-use jan_core::ids::{self, IdKind};
-use jan_core::models::{ImportMode, ImportRequest};
+use jan_core::models::UploadRequest;
 use jan_core::views::{self, DownloadStarted, List, ModelStateInfo, ModelView};
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::registry::Routes;
@@ -99,20 +94,8 @@ struct ImportQuery {
     name: Option<String>,
 }
 
-/// A temp folder for one upload inside the data folder (same filesystem: the import is a rename); removed
-/// whatever happens, also when the client goes away mid-upload (the handler is dropped).
-struct UploadDir(Option<PathBuf>);
-
-impl Drop for UploadDir {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
 /// Uploads a `.gguf` as the raw request body (any size: this route is exempt from the body limit) and imports
-/// it: the core checks it is a GGUF and writes its model.json. 201 with the model.
+/// it: the core stages it in the data folder, checks it is a GGUF and writes its model.json. 201 with the model.
 async fn import_model(
     State(state): State<AppState>,
     Query(query): Query<ImportQuery>,
@@ -126,52 +109,7 @@ async fn import_model(
             "send the .gguf file as the raw request body (Content-Type: application/octet-stream), not as a form",
         ));
     }
-    if let Some(id) = &query.id {
-        ids::check(IdKind::Model, id)?;
-    }
-    let file_name = match (&query.file_name, &query.id) {
-        (Some(name), _) => ids::check(IdKind::FileName, name)?.to_owned(),
-        (None, Some(id)) => format!("{id}.gguf"),
-        (None, None) => {
-            return Err(ApiError::new(
-                ErrorCode::MissingField,
-                "give the file's name (?file_name=model.gguf) or the model's id (?id=...)",
-            ));
-        }
-    };
-    let models = state.jan.data_folder().join("models");
-    let dir = models.join(format!(".upload-{}", ulid::Ulid::new()));
-    let guard = UploadDir(Some(dir.clone()));
-    tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
-    let path = dir.join(&file_name);
-    let written = save_body(body, &path).await?;
-    if written == 0 {
-        return Err(ApiError::new(ErrorCode::EmptyBody, "the body is empty: send the .gguf file as the body"));
-    }
-    let request = ImportRequest { path, id: query.id, name: query.name, file_name: None, mode: ImportMode::Move };
-    let model = state.jan.models().import(request).await?;
-    drop(guard);
+    let request = UploadRequest { file_name: query.file_name, id: query.id, name: query.name };
+    let model = state.jan.models().import_upload(request, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(ModelView::of(&model))))
-}
-
-/// Streams the body into a new file, synced; the number of bytes.
-async fn save_body(body: Body, path: &FsPath) -> ApiResult<u64> {
-    let mut file = tokio::fs::File::create(path).await.map_err(io_error)?;
-    let mut stream = body.into_data_stream();
-    let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidBody, "the upload was cut off"))?;
-        file.write_all(&chunk).await.map_err(io_error)?;
-        written += chunk.len() as u64;
-    }
-    file.flush().await.map_err(io_error)?;
-    file.sync_all().await.map_err(io_error)?;
-    Ok(written)
-}
-
-fn io_error(e: std::io::Error) -> ApiError {
-    if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
-        return ApiError::new(ErrorCode::DiskFull, "not enough disk space");
-    }
-    ApiError::internal(e)
 }
