@@ -461,9 +461,18 @@ export type JanEvent = { "type": "download_progress" } & DownloadProgress | { "t
 
 /**
  * One event of a thread's reply, in order: `message` (the pending assistant message), `delta`s, then exactly one
- * `done` (with the message as saved) or `error`.
+ * `done` or `error`. `done` is the reply's outcome as both hosts' clients get it (host-web's last SSE event,
+ * napi's `wait()`): how it ended, whether it was stopped, the message as saved, usage and timings.
  */
-export type ReplyEvent = { "type": "message", message: Message, } | { "type": "delta", delta: string, } | { "type": "done", finish_reason: FinishReason, usage: Usage, timings: Timings, message: Message | null, } | { "type": "error", error: ErrorBody, };
+export type ReplyEvent = { "type": "message", message: Message, } | { "type": "delta", delta: string, } | { "type": "done", finish_reason: FinishReason, 
+/**
+ * The user (or the client going away) stopped it: the message is saved `stopped`.
+ */
+stopped: boolean, message_id: string, usage: Usage, timings: Timings, 
+/**
+ * The message as saved.
+ */
+message: Message | null, } | { "type": "error", error: ErrorBody, };
 
 /**
  * The generation fields both endpoints take: OpenAI's, plus llama.cpp's sampling extensions. A field left out

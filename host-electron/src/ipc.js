@@ -306,15 +306,9 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
         if (entry.stopped) return { finish_reason: null, stopped: true, message_id: messageId, message: null };
         throw e;
       }
-      const finish = done?.finish_reason ?? null;
-      return {
-        finish_reason: finish,
-        stopped: entry.stopped || finish === 'cancelled',
-        message_id: done?.message?.id ?? messageId,
-        message: done?.message ?? null,
-        usage: done?.usage,
-        timings: done?.timings,
-      };
+      // The core's `done` event is the outcome (ui/src/middleware/ipc.ts's ReplyOutcome), less its `type`.
+      const { type: _type, ...outcome } = done;
+      return { ...outcome, stopped: outcome.stopped || entry.stopped };
     } finally {
       replies.delete(streamId);
     }

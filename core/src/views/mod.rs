@@ -268,16 +268,32 @@ pub fn message_update(mut value: Value) -> Result<crate::threads::MessageUpdate>
 }
 
 /// One event of a thread's reply, in order: `message` (the pending assistant message), `delta`s, then exactly one
-/// `done` (with the message as saved) or `error`.
+/// `done` or `error`. `done` is the reply's outcome as both hosts' clients get it (host-web's last SSE event,
+/// napi's `wait()`): how it ended, whether it was stopped, the message as saved, usage and timings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReplyEvent {
-    Message { message: Message },
-    Delta { delta: String },
-    Done { finish_reason: FinishReason, usage: Usage, timings: Timings, message: Option<Message> },
-    Error { error: ErrorBody },
+    Message {
+        message: Message,
+    },
+    Delta {
+        delta: String,
+    },
+    Done {
+        finish_reason: FinishReason,
+        /// The user (or the client going away) stopped it: the message is saved `stopped`.
+        stopped: bool,
+        message_id: String,
+        usage: Usage,
+        timings: Timings,
+        /// The message as saved.
+        message: Option<Message>,
+    },
+    Error {
+        error: ErrorBody,
+    },
 }
 
 impl ReplyEvent {
@@ -323,6 +339,8 @@ pub fn reply_events(
                     let message = s.jan.threads().message(&s.thread_id, &s.reply.message.id).await.ok();
                     break ReplyEvent::Done {
                         finish_reason: done.finish_reason,
+                        stopped: done.finish_reason == FinishReason::Cancelled,
+                        message_id: s.reply.message.id.clone(),
                         usage: done.usage,
                         timings: done.timings,
                         message,

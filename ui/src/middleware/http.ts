@@ -260,13 +260,9 @@ export class HttpClient implements JanClient {
         } else if (event.type === 'delta') {
           handlers.onDelta?.(event.delta);
         } else if (event.type === 'done') {
-          return {
-            ...outcome,
-            finish_reason: event.finish_reason,
-            message: event.message,
-            usage: event.usage,
-            timings: event.timings,
-          };
+          // The core's `done` event is the outcome, less its `type` (the same over IPC).
+          const { type: _type, ...done } = event;
+          return done;
         } else if (event.type === 'error') {
           const code = event.error.code ?? 'reply_failed';
           throw new JanError(event.error.message, code, errorInfo(code).status, event.error.type);
