@@ -1,5 +1,6 @@
 //! Files generated from the core's types and committed (so clients and reviewers see them): each must equal what
-//! the core generates now. `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --test it generated` rewrites them.
+//! the core generates now. `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --features typescript --test it generated`
+//! rewrites them (`--workspace` runs turn the feature on through bindings-node).
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,8 @@ pub fn check_generated(path: &str, content: &str) {
     let committed = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(
         committed == content,
-        "{path} is not what the core generates; run `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --test it \
-         generated` and commit it"
+        "{path} is not what the core generates; run `JAN_UPDATE_GENERATED=1 cargo test -p jan-core --features \
+         typescript --test it generated` and commit it"
     );
 }
 
