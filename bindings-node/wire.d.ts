@@ -457,7 +457,7 @@ export type ModelState = { "state": "loading", progress: number, } | { "state": 
 /**
  * Something the UI may want to show.
  */
-export type JanEvent = { "type": "download_progress" } & DownloadProgress | { "type": "download_done", download_id: string, model_id: string, } | { "type": "download_failed", download_id: string, model_id: string, code: ErrorCode, message: string, } | { "type": "model_updated", model_id: string, } | { "type": "model_deleted", model_id: string, } | { "type": "model_state", model_id: string, state: ModelState, } | { "type": "thread_updated", thread: Thread, } | { "type": "thread_deleted", thread_id: string, } | { "type": "message_created", message: Message, } | { "type": "message_updated", message: Message, } | { "type": "message_delta", thread_id: string, message_id: string, delta: string, } | { "type": "lagged", missed: number, };
+export type JanEvent = { "type": "download_progress" } & DownloadProgress | { "type": "download_done", download_id: string, model_id: string, } | { "type": "download_failed", download_id: string, model_id: string, code: ErrorCode, message: string, } | { "type": "model_updated", model_id: string, } | { "type": "model_deleted", model_id: string, } | { "type": "model_state", model_id: string, state: ModelState, } | { "type": "thread_updated", thread: Thread, } | { "type": "thread_deleted", thread_id: string, } | { "type": "message_created", message: Message, } | { "type": "message_updated", message: Message, } | { "type": "lagged", missed: number, };
 
 /**
  * One event of a thread's reply, in order: `message` (the pending assistant message), `delta`s, then exactly one

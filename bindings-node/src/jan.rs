@@ -33,6 +33,11 @@ pub struct OpenOptions {
     pub device: Option<String>,
     /// Requests that may wait per model before new ones are refused with `overloaded`. Default: 16.
     pub queue_size: Option<u32>,
+    /// Requests each model generates at once (a model.json's `n_parallel` wins). Default: 4, fewer when memory is
+    /// short.
+    pub parallel: Option<u32>,
+    /// Seconds a consumer may leave its tokens unread before its generation is cancelled. Default: 60.
+    pub stall_timeout_secs: Option<u32>,
 }
 
 /// A `.gguf` to import: a file on this machine (`path`), or its bytes (`data`, e.g. read by a page), not both.
@@ -90,6 +95,12 @@ impl Jan {
             }
             if let Some(size) = options.queue_size {
                 inference.queue_size = size as usize;
+            }
+            if let Some(slots) = options.parallel {
+                inference.default_slots = Some((slots as usize).clamp(1, 64));
+            }
+            if let Some(secs) = options.stall_timeout_secs {
+                inference.stall_timeout = std::time::Duration::from_secs(u64::from(secs.max(1)));
             }
             let mut config = JanConfig::new(folder).with_inference(inference);
             if let Some(url) = options.hub_url {

@@ -50,8 +50,6 @@ pub enum Event {
     MessageCreated { message: Message },
     /// A message changed (content, or status pending -> ready / stopped / error).
     MessageUpdated { message: Message },
-    /// Text generated for a pending message since the last delta (token streaming).
-    MessageDelta { thread_id: String, message_id: String, delta: String },
     /// This subscriber fell behind and missed `missed` events; it should re-read what it shows.
     Lagged { missed: u64 },
 }

@@ -343,7 +343,8 @@ test('reply: message, deltas, done on jan:reply in order, then the outcome; the 
   assert.equal(saved.status, 'ready');
   assert.equal(messageText(saved), deltas.join(''));
   // The core's own events went out on jan:event too.
-  assert.ok(events('message_delta').some((e) => e.message_id === pending.id));
+  assert.ok(events('message_created').some((e) => e.message.id === pending.id));
+  assert.equal(events('message_delta').length, 0, 'tokens go to jan:reply only');
   assert.ok(events('message_updated').some((e) => e.message.id === pending.id && e.message.status === 'ready'));
   assert.equal(ipc.activeReplies, 0);
   console.log(`# reply: ${deltas.length} deltas in ${Date.now() - t0} ms`);

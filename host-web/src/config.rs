@@ -69,6 +69,16 @@ pub struct Config {
     #[arg(long, env = "JAN_QUEUE_SIZE", default_value_t = 16)]
     pub queue_size: usize,
 
+    /// Requests each model generates at once (its slots, each with a KV cache of the whole context): a number, or
+    /// `auto` (4, fewer when the memory budget cannot hold their caches). A model.json's `n_parallel` wins.
+    #[arg(long, env = "JAN_PARALLEL", default_value = "auto")]
+    pub parallel: Parallel,
+
+    /// Seconds a client may leave its tokens unread before its request is cancelled (a thread reply is saved
+    /// `stopped`); meanwhile only its own slot waits.
+    #[arg(long, env = "JAN_STALL_TIMEOUT_SECS", default_value_t = 60)]
+    pub stall_timeout_secs: u64,
+
     /// A mirror of Hugging Face for the catalog's downloads (`https://huggingface.co` in every catalog URL is
     /// replaced by it), e.g. an internal proxy on a server without internet access.
     #[arg(long, env = "JAN_HUB_URL")]
@@ -129,5 +139,41 @@ impl Config {
     /// A config for tests: loopback, no credentials, the given data folder.
     pub fn for_tests(data_folder: PathBuf) -> Config {
         Config::parse_from(["jan-server", "--data-folder", &data_folder.to_string_lossy()])
+    }
+}
+
+/// `--parallel`: `auto` (`None`) or a number of slots from 1 to 64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallel(pub Option<usize>);
+
+impl std::str::FromStr for Parallel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "auto" | "" => Ok(Parallel(None)),
+            n => match n.parse::<usize>() {
+                Ok(n @ 1..=64) => Ok(Parallel(Some(n))),
+                _ => Err(format!("'{n}' is not a number of slots (1 to 64) or auto")),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn every_option_parses_and_slots_are_auto_or_a_number() {
+        Config::command().debug_assert();
+        let parse = |args: &[&str]| Config::try_parse_from([&["jan-server"], args].concat());
+        assert_eq!(parse(&[]).map(|c| c.parallel).ok(), Some(Parallel(None)));
+        assert_eq!(parse(&["--parallel", "3"]).map(|c| c.parallel).ok(), Some(Parallel(Some(3))));
+        assert_eq!(parse(&["--parallel", "auto"]).map(|c| c.parallel).ok(), Some(Parallel(None)));
+        assert!(parse(&["--parallel", "0"]).is_err() && parse(&["--parallel", "many"]).is_err());
+        assert_eq!(parse(&["--stall-timeout-secs", "5"]).map(|c| c.stall_timeout_secs).ok(), Some(5));
     }
 }

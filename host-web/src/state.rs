@@ -24,9 +24,11 @@ pub struct AppState {
 impl AppState {
     /// Opens the core on the configured data folder and sets up authentication.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
-        let inference = jan_core::inference::InferenceConfig::default()
+        let mut inference = jan_core::inference::InferenceConfig::default()
             .with_queue_size(config.queue_size)
-            .with_device(config.device);
+            .with_device(config.device)
+            .with_stall_timeout(std::time::Duration::from_secs(config.stall_timeout_secs.max(1)));
+        inference.default_slots = config.parallel.0;
         let mut core = jan_core::JanConfig::new(&config.data_folder).with_inference(inference);
         if let Some(hub) = &config.hub_url {
             core = core.with_hub_base_url(hub.trim_end_matches('/'));

@@ -138,7 +138,8 @@ export function contract(name: string, ctx: ContractContext): void {
       expect(outcome.usage?.completion_tokens).toBe(8);
       const saved = await c.listMessages(t.id);
       expect(saved.at(-1)?.id).toBe(pendingId);
-      await until(events, (e) => e.type === 'message_delta' && e.message_id === pendingId);
+      await until(events, (e) => e.type === 'message_updated' && e.message.id === pendingId);
+      expect(events.some((e) => (e.type as string) === 'message_delta')).toBe(false);
       await c.deleteThread(t.id);
     });
 

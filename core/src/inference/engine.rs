@@ -5,6 +5,8 @@
 //! - Each slot holds one request. The thread steps the active slots in turn (a prompt chunk, or one token), so
 //!   several conversations progress together and a long prompt does not block a short answer.
 //! - A request whose consumer went away or pressed stop is finished at the next step and its slot freed.
+//! - The thread never waits for a consumer (`outbox.rs`): a request whose consumer is behind is not stepped while
+//!   the others run on, and one behind for longer than the stall timeout is cancelled.
 //! - A new request takes the free slot whose cache shares the longest prefix with its prompt, and only the rest
 //!   of the prompt is processed: turn n+1 of a chat does not re-process turns 1..n.
 //! - Requests arrive tokenized and checked against the context ([`super::prompt::Prompter`], before queueing);
@@ -20,6 +22,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use super::model::{KvCache, Model};
+use super::outbox::{Flow, Outbox};
 use super::prompt::Prompter;
 use super::sampling::{Generation, Sampler};
 use super::stream::CompletionSender;
@@ -64,6 +67,8 @@ pub(crate) struct EngineParts {
     pub model: Arc<Model>,
     pub prompter: Arc<Prompter>,
     pub slots: usize,
+    /// How long a consumer may leave its items unread before its request is cancelled.
+    pub stall_timeout: Duration,
 }
 
 /// The scheduler's handle on a running engine. Dropping it lets the thread finish its requests and exit.
@@ -83,7 +88,7 @@ impl EngineHandle {
         for _ in 0..parts.slots.max(1) {
             slots.push(Slot { cache: parts.model.new_cache(parts.prompter.context)?, job: None });
         }
-        let engine = Engine { parts, slots, stats: stats.clone() };
+        let engine = Engine { parts, slots, draining: Vec::new(), stats: stats.clone() };
         let thread = std::thread::Builder::new()
             .name(format!("engine-{name}"))
             .spawn(move || engine.run(rx))
@@ -126,6 +131,8 @@ struct Slot {
 /// A request in a slot.
 struct Active {
     job: Job,
+    /// Where its items go (never blocking).
+    outbox: Outbox,
     tokens: Vec<u32>,
     /// Prompt tokens already in the cache.
     processed: usize,
@@ -156,21 +163,22 @@ enum Step {
 struct Engine {
     parts: EngineParts,
     slots: Vec<Slot>,
+    /// Finished requests whose last items their consumers have not taken yet.
+    draining: Vec<Outbox>,
     stats: Arc<EngineStats>,
 }
 
 impl Engine {
     fn run(mut self, rx: Receiver<Job>) {
+        let mut waiting: Option<Job> = None;
         loop {
             // Admit waiting requests into free slots; block only when there is nothing else to do.
             while self.slots.iter().any(|s| s.job.is_none()) {
-                let busy = self.slots.iter().any(|s| s.job.is_some());
-                let next = if busy {
-                    match rx.try_recv() {
-                        Ok(job) => Some(job),
-                        Err(std::sync::mpsc::TryRecvError::Empty) => None,
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
-                    }
+                let busy = self.slots.iter().any(|s| s.job.is_some()) || !self.draining.is_empty();
+                let next = if let Some(job) = waiting.take() {
+                    Some(job)
+                } else if busy {
+                    rx.try_recv().ok()
                 } else {
                     match rx.recv_timeout(Duration::from_secs(3600)) {
                         Ok(job) => Some(job),
@@ -182,25 +190,81 @@ impl Engine {
                 self.stats.queued.fetch_sub(1, Ordering::SeqCst);
                 self.admit(job);
             }
-            // Prompt chunks run slot by slot; the slots that decode run their next tokens in one pass.
+            self.drain();
+            // Prompt chunks run slot by slot; the slots that decode run their next tokens in one pass. A slot whose
+            // consumer is behind waits (its items stay in its outbox).
             let mut decoding = Vec::new();
+            let mut stepped = false;
             for i in 0..self.slots.len() {
-                if self.slots[i].job.is_some()
-                    && let Some(token) = self.step(i)
-                {
+                if !self.ready(i) {
+                    continue;
+                }
+                stepped = true;
+                if let Some(token) = self.step(i) {
                     decoding.push((i, token));
                 }
             }
             if !decoding.is_empty() {
                 self.decode(&decoding);
             }
+            if !stepped && (self.slots.iter().any(|s| s.job.is_some()) || !self.draining.is_empty()) {
+                // Every request waits for its consumer: look again shortly, taking a new request meanwhile.
+                match rx.recv_timeout(Duration::from_millis(5)) {
+                    Ok(job) => waiting = Some(job),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        }
+    }
+
+    /// Whether slot `i` holds a request to step now: its consumer took everything so far. One gone, or behind for
+    /// longer than the stall timeout, is finished as cancelled.
+    fn ready(&mut self, i: usize) -> bool {
+        let stall = self.parts.stall_timeout;
+        let Some(a) = self.slots[i].job.as_mut() else { return false };
+        match a.outbox.flush() {
+            Flow::Clear => true,
+            Flow::Behind if !a.outbox.stalled(stall) => false,
+            Flow::Behind | Flow::Gone => {
+                if let Some(active) = self.slots[i].job.take() {
+                    self.stats.active.fetch_sub(1, Ordering::SeqCst);
+                    tracing::warn!(after = ?stall, "a client stopped reading its completion; it is cancelled");
+                    self.retire(finish(active, FinishReason::Cancelled));
+                }
+                false
+            }
+        }
+    }
+
+    /// Hands over what finished requests still hold; drops those taken, gone or stalled.
+    fn drain(&mut self) {
+        let stall = self.parts.stall_timeout;
+        self.draining.retain_mut(|o| o.flush() == Flow::Behind && !o.stalled(stall));
+    }
+
+    /// Keeps a finished request's outbox until its consumer takes the rest.
+    fn retire(&mut self, outbox: Outbox) {
+        if !outbox.is_empty() {
+            self.draining.push(outbox);
         }
     }
 
     /// Puts a request in the best free slot.
     fn admit(&mut self, mut job: Job) {
         if job.out.is_cancelled() {
-            finish_cancelled_before_start(job);
+            // Stopped while it waited: it ends as cancelled without running.
+            let timings = Timings { queued_ms: ms(job.enqueued.elapsed()), ..Default::default() };
+            let done = Completion {
+                text: String::new(),
+                tool_calls: Vec::new(),
+                finish_reason: FinishReason::Cancelled,
+                usage: Usage::default(),
+                timings,
+            };
+            let mut outbox = Outbox::new(job.out.clone());
+            outbox.send(StreamItem::Done(done));
+            self.retire(outbox);
             return;
         }
         let tokens = std::mem::take(&mut job.tokens);
@@ -209,7 +273,7 @@ impl Engine {
             // The prompter checked this before queueing; a model reloaded with another context in between is the
             // only way here.
             let e = Error::ContextLengthExceeded { prompt_tokens: tokens.len(), context };
-            job.out.blocking_send(StreamItem::Error(e));
+            self.refuse(&job, e);
             return;
         }
         // The free slot whose cache shares the longest prefix with this prompt.
@@ -221,7 +285,7 @@ impl Engine {
             .map(|(i, s)| (i, common_prefix(s.cache.tokens(), &tokens)))
             .max_by_key(|(_, shared)| *shared)
         else {
-            job.out.blocking_send(StreamItem::Error(Error::Engine("no free slot".into())));
+            self.refuse(&job, Error::Engine("no free slot".into()));
             return;
         };
         // At least the last prompt token is run again, for its logits.
@@ -237,6 +301,7 @@ impl Engine {
         self.stats.cached_tokens.fetch_add(reuse, Ordering::Relaxed);
         slot.job = Some(Active {
             generation: Generation::new(&stops),
+            outbox: Outbox::new(job.out.clone()),
             job,
             tokens,
             processed: reuse,
@@ -253,6 +318,13 @@ impl Engine {
         });
     }
 
+    /// Ends a request that never got a slot with `e`.
+    fn refuse(&mut self, job: &Job, e: Error) {
+        let mut outbox = Outbox::new(job.out.clone());
+        outbox.send(StreamItem::Error(e));
+        self.retire(outbox);
+    }
+
     /// One unit of work for slot `i`: a prompt chunk, or one generated token. Returns the token to run next
     /// when the slot decodes (see [`Engine::decode`]).
     fn step(&mut self, i: usize) -> Option<u32> {
@@ -262,7 +334,8 @@ impl Engine {
             Ok(Step::Finished(reason)) => {
                 if let Some(active) = self.slots[i].job.take() {
                     self.stats.active.fetch_sub(1, Ordering::SeqCst);
-                    finish(active, reason);
+                    let outbox = finish(active, reason);
+                    self.retire(outbox);
                 }
                 None
             }
@@ -277,9 +350,10 @@ impl Engine {
     fn fail(&mut self, i: usize, e: Error) {
         let slot = &mut self.slots[i];
         slot.cache.truncate(0);
-        if let Some(active) = slot.job.take() {
+        if let Some(mut active) = slot.job.take() {
             self.stats.active.fetch_sub(1, Ordering::SeqCst);
-            active.job.out.blocking_send(StreamItem::Error(e));
+            active.outbox.send(StreamItem::Error(e));
+            self.retire(active.outbox);
         }
     }
 
@@ -319,7 +393,7 @@ impl Engine {
         let stats = &self.stats;
         let slot = &mut self.slots[i];
         let Some(a) = slot.job.as_mut() else { return Ok(Step::Continue) };
-        if a.job.out.is_cancelled() {
+        if a.outbox.sender().is_cancelled() {
             return Ok(Step::Finished(FinishReason::Cancelled));
         }
         if a.processed < a.tokens.len() {
@@ -382,16 +456,15 @@ impl Active {
     }
 
     fn deliver(&mut self, parsed: ToolParse) -> bool {
-        let out = &self.job.out;
         if !parsed.content.is_empty() {
             self.text.push_str(&parsed.content);
-            if !out.blocking_send(StreamItem::Delta(parsed.content)) {
+            if !self.outbox.send(StreamItem::Delta(parsed.content)) {
                 return false;
             }
         }
         for call in parsed.calls {
             self.tool_calls.push(call.clone());
-            if !out.blocking_send(StreamItem::ToolCall(call)) {
+            if !self.outbox.send(StreamItem::ToolCall(call)) {
                 return false;
             }
         }
@@ -399,8 +472,9 @@ impl Active {
     }
 }
 
-/// Sends the rest of the text (and of the tool calls) and the `Done` item.
-fn finish(mut a: Active, mut reason: FinishReason) {
+/// Sends the rest of the text (and of the tool calls) and the `Done` item; returns the outbox, which may still
+/// hold some of them.
+fn finish(mut a: Active, mut reason: FinishReason) -> Outbox {
     if reason != FinishReason::Cancelled {
         let rest = a.generation.finish();
         if !rest.emit.is_empty() {
@@ -436,18 +510,8 @@ fn finish(mut a: Active, mut reason: FinishReason) {
         total_tokens: a.tokens.len() as u32 + a.generated,
     };
     let done = Completion { text: a.text, tool_calls: a.tool_calls, finish_reason: reason, usage, timings };
-    a.job.out.blocking_send(StreamItem::Done(done));
-}
-
-fn finish_cancelled_before_start(job: Job) {
-    let timings = Timings { queued_ms: ms(job.enqueued.elapsed()), ..Default::default() };
-    job.out.blocking_send(StreamItem::Done(Completion {
-        text: String::new(),
-        tool_calls: Vec::new(),
-        finish_reason: FinishReason::Cancelled,
-        usage: Usage::default(),
-        timings,
-    }));
+    a.outbox.send(StreamItem::Done(done));
+    a.outbox
 }
 
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {

@@ -5,6 +5,7 @@ mod api;
 pub mod cpu_kernels;
 mod engine;
 pub mod model;
+mod outbox;
 mod prepare;
 mod prompt;
 pub mod remote;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -33,9 +33,17 @@ pub struct InferenceConfig {
     pub memory_budget: Option<u64>,
     /// Context length when a model.json sets none (capped by what the model was trained for).
     pub default_context: usize,
-    /// Slots (requests generated at once) when a model.json sets no `n_parallel`.
-    pub default_slots: usize,
+    /// Slots (requests generated at once, each with its own KV cache of the full context) when a model.json sets no
+    /// `n_parallel`; `None`: [`AUTO_SLOTS`], fewer when the memory budget cannot hold their caches.
+    pub default_slots: Option<usize>,
+    /// How long a client may leave its tokens unread before its request is cancelled (a thread reply is then saved
+    /// `stopped`); meanwhile its slot waits and the other requests run on.
+    pub stall_timeout: Duration,
 }
+
+/// Slots when nothing says how many: requests decode together in one forward pass, so a few slots cost little
+/// speed each and serve several users at once (llama.cpp's server defaults to 4 too).
+pub const AUTO_SLOTS: usize = 4;
 
 impl Default for InferenceConfig {
     fn default() -> Self {
@@ -44,7 +52,8 @@ impl Default for InferenceConfig {
             queue_size: 16,
             memory_budget: None,
             default_context: 4096,
-            default_slots: 1,
+            default_slots: None,
+            stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -71,7 +80,13 @@ impl InferenceConfig {
     /// Sets the context and slots used when a model.json leaves them out.
     pub fn with_defaults(mut self, context: usize, slots: usize) -> Self {
         self.default_context = context;
-        self.default_slots = slots;
+        self.default_slots = Some(slots);
+        self
+    }
+
+    /// Sets how long a client may leave its tokens unread.
+    pub fn with_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 }
@@ -279,13 +294,16 @@ impl Scheduler {
             )?;
             let trained = model_config.context_length;
             let context = settings.ctx_len.map_or(config.default_context, |c| c as usize).min(trained).max(16);
-            let slots = settings.n_parallel.map_or(config.default_slots, |n| n as usize).clamp(1, 64);
+            // `None`: as many as fit, up to AUTO_SLOTS (decided below, with the memory budget).
+            let slots = settings.n_parallel.map(|n| n as usize).or(config.default_slots).map(|n| n.clamp(1, 64));
             Ok((info, model_config, tokenizer, template, context, slots))
         })
         .await?;
         let file_bytes = tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(0);
-        let memory_bytes = file_bytes + (model_config.kv_bytes_per_token() * context * slots) as u64;
+        let kv_per_slot = (model_config.kv_bytes_per_token() * context) as u64;
         let budget = config.memory_budget.unwrap_or_else(default_budget);
+        let slots = slots.unwrap_or_else(|| auto_slots(file_bytes, kv_per_slot, budget));
+        let memory_bytes = file_bytes + kv_per_slot * slots as u64;
         if memory_bytes > budget {
             return Err(Error::Overloaded(format!(
                 "'{}' needs about {} MB with a context of {context} tokens, more than the {} MB allowed; lower ctx_len",
@@ -312,7 +330,7 @@ impl Scheduler {
             };
             let model = Arc::new(Model::load_with(&path, &info, model_config, &device, &mut report)?);
             let prompter = Arc::new(Prompter { tokenizer: Arc::new(tokenizer), template, context });
-            let parts = EngineParts { model, prompter: prompter.clone(), slots };
+            let parts = EngineParts { model, prompter: prompter.clone(), slots, stall_timeout: config.stall_timeout };
             Ok((EngineHandle::start(&model_id, parts, config.queue_size)?, prompter, device_name))
         })
         .await?;
@@ -377,11 +395,29 @@ impl Scheduler {
     }
 }
 
+/// [`AUTO_SLOTS`], or as many as the budget holds beside the weights (at least one).
+fn auto_slots(file_bytes: u64, kv_per_slot: u64, budget: u64) -> usize {
+    let room = budget.saturating_sub(file_bytes);
+    let fit = room.checked_div(kv_per_slot).unwrap_or(AUTO_SLOTS as u64);
+    (fit as usize).clamp(1, AUTO_SLOTS)
+}
+
 /// 80% of the machine's memory.
 fn default_budget() -> u64 {
     let refresh = sysinfo::RefreshKind::nothing().with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram());
     // Without a reading (exotic platforms) assume 8 GB.
     sysinfo::System::new_with_specifics(refresh).map_or(8 << 30, |s| s.total_memory()) / 10 * 8
+}
+
+#[cfg(test)]
+mod slot_tests {
+    #[test]
+    fn auto_slots_fit_the_budget() {
+        assert_eq!(super::auto_slots(100, 10, 1_000), super::AUTO_SLOTS);
+        assert_eq!(super::auto_slots(100, 300, 1_000), 3);
+        assert_eq!(super::auto_slots(900, 300, 1_000), 1, "at least one: the budget check then says why");
+        assert_eq!(super::auto_slots(100, 0, 1_000), super::AUTO_SLOTS);
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::types::{Completion, StreamItem};
 use crate::error::{Error, Result};
 
-/// Deltas a slow consumer may fall behind by before the engine waits for it.
+/// Items a consumer may fall behind by; then the engine stops stepping its request (see `outbox.rs`).
 const BUFFER: usize = 256;
 
 /// Makes a connected sender / stream pair.
@@ -48,10 +48,24 @@ impl CompletionSender {
         self.tx.send(item).await.is_ok()
     }
 
-    /// Sends an item from an engine thread (never from async code); `false` if the consumer is gone.
-    pub fn blocking_send(&self, item: StreamItem) -> bool {
-        self.tx.blocking_send(item).is_ok()
+    /// Sends an item if the channel has room, without waiting (the engine thread never waits for a consumer).
+    pub fn try_send(&self, item: StreamItem) -> TrySend {
+        match self.tx.try_send(item) {
+            Ok(()) => TrySend::Sent,
+            Err(mpsc::error::TrySendError::Full(item)) => TrySend::Full(item),
+            Err(mpsc::error::TrySendError::Closed(_)) => TrySend::Gone,
+        }
     }
+}
+
+/// What [`CompletionSender::try_send`] did.
+#[derive(Debug)]
+pub enum TrySend {
+    Sent,
+    /// The consumer has not read enough: the item is given back.
+    Full(StreamItem),
+    /// The consumer is gone.
+    Gone,
 }
 
 /// The caller's end: text deltas and tool calls, then one `Done` or `Error`.

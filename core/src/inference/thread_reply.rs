@@ -1,7 +1,8 @@
 //! A reply in a Jan thread (Jan's "send"): the thread's messages and effective settings (thread over assistant
 //! over model) make a chat that runs through the same preparation as any request; the reply is a `pending`
-//! assistant message, its text arrives as `message_delta` events and on the returned stream, and the message is
-//! saved `ready`, `stopped` or `error` when the reply ends.
+//! assistant message, its text arrives on the returned stream (only there: tokens are not events), and the message
+//! is saved `ready`, `stopped` or `error` when the reply ends. A consumer that leaves the stream unread for the
+//! stall timeout stops the reply, which is saved `stopped`.
 
 use serde_json::{Map, Value};
 
@@ -11,7 +12,6 @@ use super::request::GenerationFields;
 use super::stream::{CompletionStream, channel};
 use super::types::{ChatMessage, FinishReason, StreamItem};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::threads::{Message, MessageStatus, MessageUpdate, NewMessage, Role};
 
 /// The metadata key of a saved reply's tool calls (OpenAI's `tool_calls` list), sent back with the conversation.
@@ -22,7 +22,7 @@ const TOOL_CALLS: &str = "tool_calls";
 pub struct ThreadReply {
     /// The assistant message, `pending` until the stream ends; then `ready`, `stopped` or `error` in the file.
     pub message: Message,
-    /// The same text deltas as the `message_delta` events; dropping it or calling `stop` stops the reply.
+    /// The reply's text as it is generated; dropping it or calling `stop` stops the reply.
     pub stream: CompletionStream,
 }
 
@@ -53,33 +53,34 @@ impl InferenceApi {
         Ok(ThreadReply { message, stream })
     }
 
-    /// Forwards the engine's stream, emits `message_delta` events, and saves the message when it ends.
+    /// Forwards the engine's stream and saves the message when it ends.
     fn follow(&self, mut engine: CompletionStream, thread_id: String, message_id: String) -> CompletionStream {
         let (tx, stream) = channel();
         let inner = self.inner.clone();
+        let stall = inner.config.inference.stall_timeout;
         tokio::spawn(async move {
             let mut text = String::new();
+            // The consumer took what it was given in time; once it has not, the rest is not sent.
+            let mut reading = true;
             let outcome = loop {
                 let item = tokio::select! {
                     item = engine.recv() => item,
                     _ = tx.cancelled() => { engine.stop(); engine.recv().await }
                 };
-                match item {
+                let forward = match item {
                     Some(StreamItem::Delta(delta)) => {
                         text.push_str(&delta);
-                        inner.emit(Event::MessageDelta {
-                            thread_id: thread_id.clone(),
-                            message_id: message_id.clone(),
-                            delta: delta.clone(),
-                        });
-                        tx.send(StreamItem::Delta(delta)).await;
+                        StreamItem::Delta(delta)
                     }
-                    Some(StreamItem::ToolCall(call)) => {
-                        tx.send(StreamItem::ToolCall(call)).await;
-                    }
+                    Some(StreamItem::ToolCall(call)) => StreamItem::ToolCall(call),
                     Some(StreamItem::Done(done)) => break Ok(done),
                     Some(StreamItem::Error(e)) => break Err(e),
                     None => break Err(Error::Cancelled("the reply".into())),
+                };
+                if reading && tokio::time::timeout(stall, tx.send(forward)).await.is_err() {
+                    tracing::warn!(thread = %thread_id, after = ?stall, "a client stopped reading its reply; it is stopped");
+                    reading = false;
+                    engine.stop();
                 }
             };
             let update = match &outcome {
@@ -113,10 +114,12 @@ impl InferenceApi {
             if let Err(e) = jan.threads().update_message(&thread_id, &message_id, update).await {
                 tracing::warn!(thread = %thread_id, error = %e, "could not save the finished reply");
             }
-            match outcome {
-                Ok(done) => tx.send(StreamItem::Done(done)).await,
-                Err(e) => tx.send(StreamItem::Error(e)).await,
+            let last = match outcome {
+                Ok(done) => StreamItem::Done(done),
+                Err(e) => StreamItem::Error(e),
             };
+            // A consumer that stopped reading does not keep this task (and the reply's memory) alive.
+            let _ = tokio::time::timeout(stall, tx.send(last)).await;
         });
         stream
     }

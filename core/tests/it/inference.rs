@@ -175,6 +175,47 @@ async fn dropping_or_stopping_frees_the_slot_and_a_full_queue_is_refused_at_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_stops_reading_holds_up_nobody_and_is_cancelled_after_the_stall_timeout() {
+    let inference = InferenceConfig::default().with_stall_timeout(Duration::from_secs(3));
+    let (_dir, jan) = setup(inference, 2048, 2).await;
+    jan.inference().load(QWEN).await.unwrap();
+    // A client that never reads: once its channel is full its slot waits (before: the engine thread blocked in
+    // the send, and every other request of the model with it).
+    let counting = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,";
+    let request = TextCompletionRequest::new(QWEN, counting, GenerationFields::greedy().with_max_tokens(1500));
+    let stalled = jan.inference().complete(request).await.unwrap();
+    let generated = || jan.inference().counters().generated_tokens;
+    let mut last = (generated(), Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while generated() < 200 || last.1.elapsed() < Duration::from_millis(1000) {
+        assert!(
+            Instant::now() < deadline,
+            "generated {} tokens, active {}",
+            generated(),
+            jan.inference().counters().active
+        );
+        assert!(generated() < 1000, "the unread request kept generating: {}", generated());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if generated() != last.0 {
+            last = (generated(), Instant::now());
+        }
+    }
+    assert_eq!(jan.inference().counters().active, 1, "the unread request holds its slot, waiting");
+
+    // Another client is served meanwhile, as usual.
+    let (_, quick) = drain(jan.inference().chat(chat("Say hi.", 8, SamplingParams::greedy())).await.unwrap()).await;
+    assert_eq!(quick.usage.completion_tokens, 8);
+
+    // After the stall timeout the unread request is cancelled and its slot freed.
+    let started = Instant::now();
+    while jan.inference().counters().active > 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the stalled request was never cancelled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_turn_reuses_the_cached_prefix() {
     let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
     let first = chat("Name three colors.", 8, SamplingParams::greedy());
@@ -223,7 +264,7 @@ async fn text_completions_skip_the_chat_template() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_in_a_thread_streams_as_events_and_is_saved() {
+async fn a_reply_in_a_thread_streams_and_is_saved() {
     let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
     let thread = jan.threads().create(NewThread::default()).await.unwrap();
     let model: ThreadModel =
@@ -237,22 +278,26 @@ async fn a_reply_in_a_thread_streams_as_events_and_is_saved() {
     let message_id = reply.message.id.clone();
     let (deltas, done) = drain(reply.stream).await;
 
-    let mut streamed = String::new();
+    // The bus carries the message's life (created, updated), never its tokens: those go to the reply's stream.
     let seen = common::events_until(
         &mut events,
         |e| matches!(e, Event::MessageUpdated { message } if message.id == message_id),
     )
     .await;
-    for e in &seen {
-        if let Event::MessageDelta { message_id: id, delta, .. } = e {
-            assert_eq!(id, &message_id);
-            streamed.push_str(delta);
-        }
-    }
-    assert_eq!(streamed, deltas.concat());
+    let about_the_reply = |e: &Event| {
+        matches!(
+            e,
+            Event::ModelState { .. }
+                | Event::MessageCreated { .. }
+                | Event::ThreadUpdated { .. }
+                | Event::MessageUpdated { .. }
+        )
+    };
+    assert!(seen.iter().all(about_the_reply), "no event per token: {seen:?}");
     let saved = jan.threads().message(&thread.id, &message_id).await.unwrap();
     assert_eq!(saved.status, MessageStatus::Ready);
     assert_eq!(saved.text(), done.text);
+    assert_eq!(deltas.concat(), done.text, "the stream carried every token");
     assert_eq!(done.usage.completion_tokens, 10);
     assert_eq!(saved.metadata.unwrap()["usage"]["completion_tokens"], 10);
 

@@ -1,7 +1,7 @@
 //! What only the UI uses (`/api/...`, session cookie; open on loopback without credentials):
 //!
 //! - `GET /api/events`: the core's events as server-sent events, each `data:` one JSON event with its `type`
-//!   (`download_progress`, `message_delta`, `model_state`, ...), a keep-alive comment every 15 s;
+//!   (`download_progress`, `model_state`, `message_updated`, ...; never tokens), a keep-alive comment every 15 s;
 //! - `POST /api/threads/{id}/reply`: the assistant's reply to a thread, streamed (SSE) as it is generated and
 //!   saved in the thread by the core; closing the connection stops the reply (saved as `stopped`);
 //! - `GET /api/system`: the system monitor and the loaded models;
