@@ -441,7 +441,7 @@ impl Jan {
     ) -> napi::Result<PromiseRaw<'env, Generation>> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let request = ChatCompletionRequest::from_json(request)?;
+            let request = ChatCompletionRequest::from_json(&request)?;
             let stream = jan.inference().chat(request).await?;
             Ok(completion(stream, on_delta))
         })
@@ -460,7 +460,7 @@ impl Jan {
     ) -> napi::Result<PromiseRaw<'env, Generation>> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let request = TextCompletionRequest::from_json(request)?;
+            let request = TextCompletionRequest::from_json(&request)?;
             let stream = jan.inference().complete(request).await?;
             Ok(completion(stream, on_delta))
         })

@@ -31,6 +31,15 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(shape_error)
 }
 
+/// Part of a request read from its JSON in place: a body read as several structs (see
+/// [`crate::inference::ChatCompletionRequest::from_json`]) is not copied for each.
+pub fn from_ref<T: DeserializeOwned>(value: &Value) -> Result<T> {
+    if value.is_null() {
+        return from_value(Value::Null);
+    }
+    serde_path_to_error::deserialize(value).map_err(shape_error)
+}
+
 fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = e.path().to_string();
     let (param, message) = if path.is_empty() || path == "." {
@@ -74,6 +83,8 @@ mod tests {
         assert!(e.to_string().contains("missing field `role`"), "{e}");
         let v = from_value::<Body>(json!({"model": "m", "messages": [{"content": "x"}]})).unwrap_err();
         assert_eq!((v.code(), v.param()), (e.code(), e.param()));
+        let r = from_ref::<Body>(&json!({"model": "m", "messages": [{"content": "x"}]})).unwrap_err();
+        assert_eq!((r.code(), r.param()), (e.code(), e.param()));
         assert_eq!(from_slice::<Body>(br#"{"model": 3}"#).unwrap_err().param(), Some("model"));
         assert_eq!(from_slice::<Body>(b"{nope").unwrap_err().code(), "invalid_json");
         assert_eq!(from_slice::<Body>(b"{} x").unwrap_err().code(), "invalid_json");

@@ -161,9 +161,9 @@ struct TextHead {
 impl ChatCompletionRequest {
     /// A client's JSON as a request, with an error naming the field at fault (`invalid_body`, `param`). Hosts
     /// read requests with this, never with serde directly.
-    pub fn from_json(value: Value) -> Result<Self> {
-        let head: ChatHead = json::from_value(value.clone())?;
-        let fields = json::from_value(value)?;
+    pub fn from_json(value: &Value) -> Result<Self> {
+        let head: ChatHead = json::from_ref(value)?;
+        let fields = json::from_ref(value)?;
         Ok(ChatCompletionRequest { model: head.model, messages: head.messages, fields, tools: head.tools })
     }
 
@@ -189,9 +189,9 @@ pub struct TextCompletionRequest {
 
 impl TextCompletionRequest {
     /// A client's JSON as a request (see [`ChatCompletionRequest::from_json`]).
-    pub fn from_json(value: Value) -> Result<Self> {
-        let head: TextHead = json::from_value(value.clone())?;
-        let fields = json::from_value(value)?;
+    pub fn from_json(value: &Value) -> Result<Self> {
+        let head: TextHead = json::from_ref(value)?;
+        let fields = json::from_ref(value)?;
         Ok(TextCompletionRequest { model: head.model, prompt: head.prompt, fields })
     }
 

@@ -74,11 +74,10 @@ pub struct TextCompletionBody {
 }
 
 async fn chat_completions(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Response {
-    let (request, transport) =
-        match ChatCompletionRequest::from_json(body.clone()).and_then(|r| Ok((r, transport(body)?))) {
-            Ok(parsed) => parsed,
-            Err(e) => return ApiError::from(e).into_response(),
-        };
+    let (request, transport) = match ChatCompletionRequest::from_json(&body).and_then(|r| Ok((r, transport(&body)?))) {
+        Ok(parsed) => parsed,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let meta = Meta::new(request.model.clone(), Kind::Chat);
     match state.jan.inference().chat(request).await {
         Ok(stream) => respond(&state, stream, transport, meta).await,
@@ -87,11 +86,10 @@ async fn chat_completions(State(state): State<AppState>, ApiJson(body): ApiJson<
 }
 
 async fn completions(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Response {
-    let (request, transport) =
-        match TextCompletionRequest::from_json(body.clone()).and_then(|r| Ok((r, transport(body)?))) {
-            Ok(parsed) => parsed,
-            Err(e) => return ApiError::from(e).into_response(),
-        };
+    let (request, transport) = match TextCompletionRequest::from_json(&body).and_then(|r| Ok((r, transport(&body)?))) {
+        Ok(parsed) => parsed,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let meta = Meta::new(request.model.clone(), Kind::Text);
     match state.jan.inference().complete(request).await {
         Ok(stream) => respond(&state, stream, transport, meta).await,
@@ -100,8 +98,8 @@ async fn completions(State(state): State<AppState>, ApiJson(body): ApiJson<Value
 }
 
 /// The transport's fields of a body.
-fn transport(body: Value) -> jan_core::Result<Transport> {
-    jan_core::json::from_value(body)
+fn transport(body: &Value) -> jan_core::Result<Transport> {
+    jan_core::json::from_ref(body)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
