@@ -226,10 +226,12 @@ impl Engine {
         match a.outbox.flush() {
             Flow::Clear => true,
             Flow::Behind if !a.outbox.stalled(stall) => false,
-            Flow::Behind | Flow::Gone => {
+            flow => {
+                if flow == Flow::Behind {
+                    tracing::warn!(after = ?stall, "a client stopped reading its completion; it is cancelled");
+                }
                 if let Some(active) = self.slots[i].job.take() {
                     self.stats.active.fetch_sub(1, Ordering::SeqCst);
-                    tracing::warn!(after = ?stall, "a client stopped reading its completion; it is cancelled");
                     self.retire(finish(active, FinishReason::Cancelled));
                 }
                 false
@@ -262,9 +264,7 @@ impl Engine {
                 usage: Usage::default(),
                 timings,
             };
-            let mut outbox = Outbox::new(job.out.clone());
-            outbox.send(StreamItem::Done(done));
-            self.retire(outbox);
+            self.end_unstarted(&job, StreamItem::Done(done));
             return;
         }
         let tokens = std::mem::take(&mut job.tokens);
@@ -273,7 +273,7 @@ impl Engine {
             // The prompter checked this before queueing; a model reloaded with another context in between is the
             // only way here.
             let e = Error::ContextLengthExceeded { prompt_tokens: tokens.len(), context };
-            self.refuse(&job, e);
+            self.end_unstarted(&job, StreamItem::Error(e));
             return;
         }
         // The free slot whose cache shares the longest prefix with this prompt.
@@ -285,7 +285,7 @@ impl Engine {
             .map(|(i, s)| (i, common_prefix(s.cache.tokens(), &tokens)))
             .max_by_key(|(_, shared)| *shared)
         else {
-            self.refuse(&job, Error::Engine("no free slot".into()));
+            self.end_unstarted(&job, StreamItem::Error(Error::Engine("no free slot".into())));
             return;
         };
         // At least the last prompt token is run again, for its logits.
@@ -318,10 +318,10 @@ impl Engine {
         });
     }
 
-    /// Ends a request that never got a slot with `e`.
-    fn refuse(&mut self, job: &Job, e: Error) {
+    /// Ends a request that never got a slot with its last item (`Done` or `Error`).
+    fn end_unstarted(&mut self, job: &Job, last: StreamItem) {
         let mut outbox = Outbox::new(job.out.clone());
-        outbox.send(StreamItem::Error(e));
+        outbox.send(last);
         self.retire(outbox);
     }
 
