@@ -84,10 +84,8 @@ impl EngineHandle {
     pub fn start(name: &str, parts: EngineParts, queue: usize) -> Result<EngineHandle> {
         let (tx, rx) = std::sync::mpsc::sync_channel(queue.max(1));
         let stats = Arc::new(EngineStats::default());
-        let mut slots = Vec::with_capacity(parts.slots.max(1));
-        for _ in 0..parts.slots.max(1) {
-            slots.push(Slot { cache: parts.model.new_cache(parts.prompter.context)?, job: None });
-        }
+        let caches = parts.model.new_caches(parts.slots.max(1), parts.prompter.context)?;
+        let slots: Vec<Slot> = caches.into_iter().map(|cache| Slot { cache, job: None }).collect();
         let engine = Engine { parts, slots, draining: Vec::new(), stats: stats.clone() };
         let thread = std::thread::Builder::new()
             .name(format!("engine-{name}"))

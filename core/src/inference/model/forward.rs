@@ -4,15 +4,18 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
+use super::batch::BatchStep;
 use super::geglu::geglu;
 use super::rms_norm::rms_norm;
 use super::{Arch, KvCache, Layer, Model, attention, engine_err, rope};
 use crate::error::{Error, Result};
 
-/// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several.
+/// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several
+/// (caches in host memory, or sharing a pool on the model's device).
 enum Pass<'a, 'c> {
     One { pos: usize, cache: &'a mut KvCache },
     Decode(&'a mut [&'c mut KvCache]),
+    Batch(&'a BatchStep),
 }
 
 impl Model {
@@ -45,15 +48,32 @@ impl Model {
 
     /// One new token for each of several sequences (`tokens[i]` continues `caches[i]`), in one pass: every
     /// matrix product reads its weights once for all of them, which is what a decoding step is bound by. Returns
-    /// each sequence's logits, the same values as [`Model::forward`] of that token alone gives on the CPU (rows
-    /// of a product do not depend on each other). Where the batched path does not apply (a GPU, a head size
-    /// that is not a multiple of 8), the sequences run one after the other.
+    /// each sequence's logits. Caches that share a pool (the default off the CPU, see
+    /// [`Model::new_caches`]) run as one pass on the model's device (`batch`); host caches on the CPU run the
+    /// CPU's own attention, where each row gives what [`Model::forward`] of that token alone gives. Anything
+    /// else (caches of different pools, a head size that is not a multiple of 8 on the CPU) runs the sequences
+    /// one after the other.
     pub fn forward_batch(&self, tokens: &[u32], caches: &mut [&mut KvCache]) -> Result<Vec<Vec<f32>>> {
         if tokens.is_empty() || tokens.len() != caches.len() {
             return Err(Error::InvalidRequest(format!("{} tokens for {} sequences", tokens.len(), caches.len())));
         }
         if let Some(full) = caches.iter().find(|c| c.len() >= c.capacity()) {
             return Err(Error::ContextLengthExceeded { prompt_tokens: full.len() + 1, context: full.capacity() });
+        }
+        let positions: Vec<usize> = caches.iter().map(|c| c.len()).collect();
+        let commit = |caches: &mut [&mut KvCache]| {
+            for ((cache, &pos), &token) in caches.iter_mut().zip(&positions).zip(tokens) {
+                cache.commit(pos, &[token]);
+            }
+        };
+        if let Some(step) = BatchStep::new(self, caches)? {
+            let run = || -> Result<Vec<Vec<f32>>> {
+                let x = self.run(tokens, &mut Pass::Batch(&step))?;
+                self.logits(&x)?.to_vec2::<f32>().map_err(engine_err)
+            };
+            let logits = if self.device.is_cpu() { on_rayon_worker(run)? } else { run()? };
+            commit(caches);
+            return Ok(logits);
         }
         let batched =
             self.device.is_cpu() && self.config.head_dim.is_multiple_of(8) && caches.iter().all(|c| c.is_host());
@@ -65,12 +85,9 @@ impl Model {
                 .collect();
         }
         let run = |caches: &mut [&mut KvCache]| -> Result<Vec<Vec<f32>>> {
-            let positions: Vec<usize> = caches.iter().map(|c| c.len()).collect();
             let x = self.run(tokens, &mut Pass::Decode(&mut *caches))?;
             let logits = self.logits(&x)?.to_vec2::<f32>().map_err(engine_err)?;
-            for ((cache, &pos), &token) in caches.iter_mut().zip(&positions).zip(tokens) {
-                cache.commit(pos, &[token]);
-            }
+            commit(caches);
             Ok(logits)
         };
         on_rayon_worker(|| run(caches))
@@ -107,6 +124,7 @@ impl Model {
         let mut attn = match pass {
             Pass::One { pos, cache } => self.attention(il, l, &h, *pos, cache)?,
             Pass::Decode(caches) => self.decode_attention(il, l, &h, caches)?,
+            Pass::Batch(step) => self.batch_attention(il, l, &h, step)?,
         };
         if let Some(norm) = &l.post_attn_norm {
             attn = rms_norm(&attn, norm, c.rms_eps)?;

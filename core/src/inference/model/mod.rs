@@ -7,6 +7,7 @@
 //! `loader` builds a [`Model`] from a GGUF file; `forward` runs it.
 
 mod attention;
+mod batch;
 mod config;
 mod forward;
 mod geglu;
@@ -78,5 +79,22 @@ impl Model {
     pub fn new_cache(&self, capacity: usize) -> Result<KvCache> {
         let c = &self.config;
         KvCache::new(c.n_layer, c.n_head_kv, c.head_dim, capacity, &self.device)
+    }
+
+    /// Caches for `n` sequences ("slots") of `capacity` tokens each, the way [`Model::forward_batch`] runs
+    /// them fastest: on the CPU each in host memory (its own attention kernels); on any other device one pool in
+    /// device memory, so that a decoding step of all of them is one forward pass there.
+    pub fn new_caches(&self, n: usize, capacity: usize) -> Result<Vec<KvCache>> {
+        if self.device.is_cpu() {
+            return (0..n.max(1)).map(|_| self.new_cache(capacity)).collect();
+        }
+        self.new_pooled_caches(n, capacity)
+    }
+
+    /// Caches for `n` sequences sharing one pool on the model's device, the CPU included (where it runs the
+    /// device path on plain tensors: how the tests and the GPU check's CPU rehearsal exercise it).
+    pub fn new_pooled_caches(&self, n: usize, capacity: usize) -> Result<Vec<KvCache>> {
+        let c = &self.config;
+        KvCache::pooled(c.n_layer, c.n_head_kv, c.head_dim, capacity, n, &self.device)
     }
 }

@@ -20,6 +20,11 @@ const Q8_0: u32 = 8;
 
 /// The tiny model's file.
 pub(crate) fn writer() -> GgufWriter {
+    writer_of("llama")
+}
+
+/// The tiny model's file as architecture `arch` (`llama`, `qwen2`: the same tensors, the RoPE style differs).
+pub(crate) fn writer_of(arch: &str) -> GgufWriter {
     let mut tokens: Vec<String> =
         ["<unk>", "<s>", "</s>", "\u{2581}", "a", "b", "\u{2581}a", "ab"].map(String::from).into();
     let mut types = vec![2, 3, 3, 1, 1, 1, 1, 1];
@@ -32,15 +37,15 @@ pub(crate) fn writer() -> GgufWriter {
 
     let mut w = GgufWriter::new();
     let u32v = |v: usize| GgufValue::U32(v as u32);
-    w.kv("general.architecture", GgufValue::String("llama".into()))
+    w.kv("general.architecture", GgufValue::String(arch.into()))
         .kv("general.name", GgufValue::String("tiny".into()))
-        .kv("llama.context_length", GgufValue::U32(CONTEXT))
-        .kv("llama.block_count", u32v(N_LAYER))
-        .kv("llama.embedding_length", u32v(N_EMBD))
-        .kv("llama.feed_forward_length", u32v(N_FF))
-        .kv("llama.attention.head_count", u32v(N_HEAD))
-        .kv("llama.attention.head_count_kv", u32v(N_HEAD_KV))
-        .kv("llama.attention.layer_norm_rms_epsilon", GgufValue::F32(1e-5))
+        .kv(format!("{arch}.context_length"), GgufValue::U32(CONTEXT))
+        .kv(format!("{arch}.block_count"), u32v(N_LAYER))
+        .kv(format!("{arch}.embedding_length"), u32v(N_EMBD))
+        .kv(format!("{arch}.feed_forward_length"), u32v(N_FF))
+        .kv(format!("{arch}.attention.head_count"), u32v(N_HEAD))
+        .kv(format!("{arch}.attention.head_count_kv"), u32v(N_HEAD_KV))
+        .kv(format!("{arch}.attention.layer_norm_rms_epsilon"), GgufValue::F32(1e-5))
         .kv("tokenizer.ggml.model", GgufValue::String("llama".into()))
         .kv("tokenizer.ggml.tokens", GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect()))
         .kv("tokenizer.ggml.scores", GgufValue::Array(scores))
