@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 /// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several
 /// (caches in host memory, or sharing a pool on the model's device).
 enum Pass<'a, 'c> {
-    One { pos: usize, cache: &'a mut KvCache },
+    /// `masks`: the attention masks built so far in this pass, per sliding window (`None`: global layers), so
+    /// that a prompt chunk builds (and, on a GPU, uploads) each once rather than once per layer.
+    One { pos: usize, cache: &'a mut KvCache, masks: Vec<(Option<usize>, Tensor)> },
     Decode(&'a mut [&'c mut KvCache]),
     Batch(&'a BatchStep),
 }
@@ -39,7 +41,7 @@ impl Model {
         if pos + seq > cache.capacity() {
             return Err(Error::ContextLengthExceeded { prompt_tokens: pos + seq, context: cache.capacity() });
         }
-        let x = self.run(tokens, &mut Pass::One { pos, cache: &mut *cache })?;
+        let x = self.run(tokens, &mut Pass::One { pos, cache: &mut *cache, masks: Vec::new() })?;
         // Only the last position's logits are needed.
         let logits = self.logits(&x.narrow(0, seq - 1, 1).map_err(engine_err)?)?;
         cache.commit(pos, tokens);
@@ -122,7 +124,7 @@ impl Model {
         let c = &self.config;
         let h = rms_norm(x, &l.attn_norm, c.rms_eps)?;
         let mut attn = match pass {
-            Pass::One { pos, cache } => self.attention(il, l, &h, *pos, cache)?,
+            Pass::One { pos, cache, masks } => self.attention(il, l, &h, *pos, cache, masks)?,
             Pass::Decode(caches) => self.decode_attention(il, l, &h, caches)?,
             Pass::Batch(step) => self.batch_attention(il, l, &h, step)?,
         };
@@ -144,7 +146,15 @@ impl Model {
         (x + ffn).map_err(engine_err)
     }
 
-    fn attention(&self, il: usize, l: &Layer, h: &Tensor, pos: usize, cache: &mut KvCache) -> Result<Tensor> {
+    fn attention(
+        &self,
+        il: usize,
+        l: &Layer,
+        h: &Tensor,
+        pos: usize,
+        cache: &mut KvCache,
+        masks: &mut Vec<(Option<usize>, Tensor)>,
+    ) -> Result<Tensor> {
         let c = &self.config;
         let seq = h.dim(0).map_err(engine_err)?;
         if seq == 1 && c.head_dim.is_multiple_of(8) && cache.is_host() {
@@ -196,7 +206,14 @@ impl Model {
                 .map_err(engine_err)?;
         }
         if seq > 1 || window.is_some() {
-            let mask = self.mask(pos, seq, from, kv_len, window)?;
+            let mask = match masks.iter().find(|(w, _)| *w == window) {
+                Some((_, m)) => m.clone(),
+                None => {
+                    let m = self.mask(pos, seq, from, kv_len, window)?;
+                    masks.push((window, m.clone()));
+                    m
+                }
+            };
             scores = scores
                 .reshape((nkv, groups, seq, kv_len))
                 .and_then(|s| s.broadcast_add(&mask))
