@@ -2,10 +2,13 @@
 # Cross-build jan-core's CUDA programs on a machine without a GPU (and without a
 # system CUDA toolkit), for a lent H100/H200 that has a driver but no Rust.
 #
-# Usage: ci/build-cuda.sh [--example NAME]... [--all] [--print-env] [--help]
+# Usage: ci/build-cuda.sh [--example NAME]... [--all] [--server] [--print-env] [--help]
 #
-#   --example NAME  build this example of jan-core (repeatable; default: gpu_check)
+#   --example NAME  build this example of jan-core (repeatable; default: gpu_check,
+#                   unless --server is given alone)
 #   --all           build gpu_check, bench and jan
+#   --server        also build the server, jan-server (host-web, --features cuda),
+#                   in the same target folder, into target/cuda-dist/jan-server
 #   --print-env     set up the toolchain, print `export` lines for building by
 #                   hand (eval "$(ci/build-cuda.sh --print-env)"), build nothing
 #
@@ -51,21 +54,23 @@ WHEELS=(
 
 log() { printf '[build-cuda] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 examples=()
 print_env=0
+server=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --example) [[ $# -ge 2 ]] || die "--example needs a name"; examples+=("$2"); shift ;;
     --all) examples+=(gpu_check bench jan) ;;
+    --server) server=1 ;;
     --print-env) print_env=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
   shift
 done
-[[ ${#examples[@]} -gt 0 ]] || examples=(gpu_check)
+[[ ${#examples[@]} -gt 0 || $server -eq 1 ]] || examples=(gpu_check)
 
 for tool in cargo gcc strip readelf flock "$PYTHON"; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -125,20 +130,34 @@ if [[ $print_env -eq 1 ]]; then
   exit 0
 fi
 
-# 4. Build.
-ex_args=()
-for e in "${examples[@]}"; do ex_args+=(--example "$e"); done
-log "cargo build --release -p jan-core --features cuda ${ex_args[*]} (sm_$CAP, target $TARGET)"
+# 4. Build. The server is a second cargo run in the same target folder: its
+# jan-core has other features (openapi), so it is compiled again, but candle and
+# its kernels are shared, and the examples' build stays as it was without --server.
+bins=()   # name:path of each binary built
 start=$SECONDS
-(cd "$ROOT" && cargo build --release -p jan-core --features cuda "${ex_args[@]}")
+if [[ ${#examples[@]} -gt 0 ]]; then
+  ex_args=()
+  for e in "${examples[@]}"; do
+    ex_args+=(--example "$e")
+    bins+=("$e:$TARGET/release/examples/$e")
+  done
+  log "cargo build --release -p jan-core --features cuda ${ex_args[*]} (sm_$CAP, target $TARGET)"
+  (cd "$ROOT" && cargo build --release -p jan-core --features cuda "${ex_args[@]}")
+fi
+if [[ $server -eq 1 ]]; then
+  log "cargo build --release -p jan-server --features cuda (sm_$CAP, target $TARGET)"
+  (cd "$ROOT" && cargo build --release -p jan-server --features cuda)
+  bins+=("jan-server:$TARGET/release/jan-server")
+fi
 log "built in $((SECONDS - start)) s"
 
 # 5. Strip, inspect, report.
 mkdir -p "$DIST"
 allowed='^(libcuda\.so\.1|libcublas\.so\.13|libcublasLt\.so\.13|libcudart\.so\.13|libcurand\.so\.10|libnvrtc\.so\.13|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libm\.so\.6|libc\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|ld-linux-x86-64\.so\.2)$'
 total=0
-for e in "${examples[@]}"; do
-  bin="$TARGET/release/examples/$e"
+for pair in "${bins[@]}"; do
+  e="${pair%%:*}"
+  bin="${pair#*:}"
   [[ -x "$bin" ]] || die "$bin was not built"
   strip -o "$DIST/$e.tmp" "$bin"
   mv "$DIST/$e.tmp" "$DIST/$e"
@@ -155,12 +174,12 @@ for e in "${examples[@]}"; do
   LD_LIBRARY_PATH="$stub_dir:$C/lib" ldd "$DIST/$e" | grep -E 'cuda|cublas|curand|nvrtc|not found' | sed 's/^/[build-cuda]   /' >&2 || true
 done
 log "on the GPU machine: libcuda.so.1 comes from the driver; libcublas/libcublasLt/libcudart .so.13 and"
-log "libcurand.so.10 from PyTorch's nvidia/cu13/lib (ci/cuda/device-check.sh sets LD_LIBRARY_PATH)"
+log "libcurand.so.10 from PyTorch's nvidia/cu13/lib (ci/cuda/env.sh sets LD_LIBRARY_PATH)"
 if [[ $total -ge $CARRY_LIMIT ]]; then
-  log "warning: $((total >> 20)) MiB is over the device tool's 64 MiB carry limit; carry fewer binaries"
+  log "warning: $((total >> 20)) MiB is over the device tool's 64 MiB carry limit: carry fewer binaries, or compress them (ci/cuda/pack.sh)"
 else
   log "total $((total >> 20)) MiB of the device tool's 64 MiB carry limit (the repo's own files count too)"
 fi
-for e in "${examples[@]}"; do
-  echo "$DIST/$e"
+for pair in "${bins[@]}"; do
+  echo "$DIST/${pair%%:*}"
 done

@@ -3,9 +3,12 @@
 # project compares with) from the llama.cpp sources vendored in the pinned
 # llama-cpp-python sdist on PyPI. The build lives outside the repository.
 #
-# Usage: ci/build-llama-cpp.sh [--force] [--help]
+# Usage: ci/build-llama-cpp.sh [--force] [--source-only] [--help]
 #
-#   --force    delete this version's build folder and build again
+#   --force        delete this version's build folder and build again
+#   --source-only  only download, verify and unpack the sources (no build, no
+#                  CMake or compiler needed); stdout gets the llama.cpp source
+#                  folder instead (ci/cuda/llama-cpp-cuda.sh packs it)
 #
 # Environment:
 #   LLAMA_CPP_DIR     cache folder (default: $HOME/.cache/jan-llama-cpp)
@@ -33,14 +36,16 @@ JOBS="${LLAMA_CPP_JOBS:-2}"
 NATIVE="${LLAMA_CPP_NATIVE:-ON}"
 PYTHON="${PYTHON:-python3}"
 FORCE=0
+SOURCE_ONLY=0
 
 log() { printf '[build-llama-cpp] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
+    --source-only) SOURCE_ONLY=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $arg" ;;
   esac
@@ -62,6 +67,13 @@ LLAMA_SRC="$SRC_DIR/vendor/llama.cpp"
 BUILD_DIR="$WORK_DIR/build"
 BIN_DIR="$BUILD_DIR/bin"
 mkdir -p "$WORK_DIR"
+
+# Sources already unpacked: they are only ever replaced when missing, so a
+# --source-only run need not wait for a build holding the lock.
+if ((SOURCE_ONLY)) && [[ -f "$LLAMA_SRC/CMakeLists.txt" ]]; then
+  printf '%s\n' "$LLAMA_SRC"
+  exit 0
+fi
 
 # Serialise concurrent runs.
 if command -v flock >/dev/null 2>&1; then
@@ -104,7 +116,9 @@ report() {
   printf '%s\n' "$BIN_DIR"
 }
 
-if ((FORCE)); then
+if ((SOURCE_ONLY)); then
+  :
+elif ((FORCE)); then
   log "--force: removing $BUILD_DIR"
   rm -rf "$BUILD_DIR"
 elif all_built; then
@@ -115,9 +129,11 @@ fi
 
 # --- build tools ----------------------------------------------------------------
 need_apt=()
-command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
-command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
-command -v make >/dev/null 2>&1 || command -v ninja >/dev/null 2>&1 || need_apt+=(make)
+if ((!SOURCE_ONLY)); then
+  command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+  command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+  command -v make >/dev/null 2>&1 || command -v ninja >/dev/null 2>&1 || need_apt+=(make)
+fi
 if ((${#need_apt[@]})); then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${need_apt[*]} with apt-get"
@@ -158,6 +174,11 @@ if [[ ! -f "$LLAMA_SRC/CMakeLists.txt" ]]; then
   mv "$TMP_DIR/unpack/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION" "$SRC_DIR"
   rm -rf "$TMP_DIR"
   TMP_DIR=""
+fi
+
+if ((SOURCE_ONLY)); then
+  printf '%s\n' "$LLAMA_SRC"
+  exit 0
 fi
 
 # --- configure and build ------------------------------------------------------

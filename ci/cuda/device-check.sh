@@ -23,32 +23,12 @@ if [[ ! -f "$BIN" ]]; then
 fi
 chmod +x "$BIN" 2>/dev/null || true
 
-# Folders holding the CUDA 13 libraries: python's nvidia packages first, then
-# the usual toolkit places, then a bounded search.
-dirs=()
-while IFS= read -r d; do
-  [[ -n "$d" ]] && dirs+=("$d")
-done < <(python3 -c 'import nvidia, os
-for p in nvidia.__path__:
-    print(os.path.join(p, "cu13", "lib"))' 2>/dev/null)
-dirs+=(/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib)
-libpath=""
-for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcurand.so.10 libnvrtc.so.13; do
-  found=""
-  for d in "${dirs[@]}"; do
-    if [[ -e "$d/$lib" ]]; then found="$d"; break; fi
-  done
-  if [[ -z "$found" ]]; then
-    f="$(find /opt /usr/local /usr/lib -maxdepth 8 -name "$lib" -print -quit 2>/dev/null)"
-    [[ -n "$f" ]] && found="$(dirname "$f")"
-  fi
-  if [[ -n "$found" ]]; then
-    case ":$libpath:" in *":$found:"*) ;; *) libpath="${libpath:+$libpath:}$found" ;; esac
-  else
-    say "warning: $lib not found (fine if gpu_check does not need it)"
-  fi
-done
-export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The CUDA 13 libraries' folders go first on LD_LIBRARY_PATH (ci/cuda/env.sh:
+# python's nvidia packages first, then the usual toolkit places, then a bounded
+# search; a library not found is a warning).
+JAN_CUDA_ENV_TAG=device-check
+# shellcheck source=ci/cuda/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv 2>&1 | sed 's/^/[device-check] /'
