@@ -41,14 +41,22 @@
 # it had. The end prints a summary: jan vs llama.cpp (pp512, pp2048, tg128 per
 # model) and the concurrency figures.
 #
-# Environment: GPU_RUN_BUDGET (seconds for all steps; default 510, dry run 1500),
+# Environment: GPU_RUN_STEPS (only these steps, comma-separated names from the
+# list above, e.g. synthetic,make-models,speed-0.5b,speed-7b,load: the others are
+# recorded as `unselected`, and llama.cpp is built only with llama-build listed;
+# setup always runs), GPU_RUN_LLAMA_FROM (an earlier run's gpu-results.json whose
+# llama.cpp figures the summary compares with where this run benched none, e.g.
+# core/benches/gpu/2026-12-04-h200/gpu-results.json), GPU_RUN_PROFILE=1 (the speed steps also time each section of
+# a batched step: gpu_check --profile; and nsys, where the machine has it, profiles
+# a batch of 16 on the 7b into OUT/nsys-stats.txt),
+# GPU_RUN_BUDGET (seconds for all steps; default 510, dry run 1500),
 # GPU_RUN_WORK (scratch folder; default /tmp/jan-gpu-run), JAN_GPU_MODELS (where
 # the synthetic models go; default /tmp/jan-gpu-models), LLAMA_CPP_DIR (dry run:
 # the CPU build of ci/build-llama-cpp.sh, default ~/.cache/jan-llama-cpp),
 # JAN_TEST_MODELS (dry run: the qwen vocab donor's folder), GPU_RUN_NO_BUILD=1
 # (dry run: use target/release as it is, no cargo build).
-# Exit status: 0 every step passed (dry run: or was skipped), 1 some step failed,
-# timed out or was skipped, 2 usage.
+# Exit status: 0 every selected step passed (dry run: or was skipped), 1 some step
+# failed, timed out or was skipped, 2 usage.
 set -uo pipefail
 
 MODE=gpu
@@ -101,6 +109,10 @@ record() {
 step() {
   local name="$1" cap="$2" json="$3"
   shift 4
+  if ! selected "$name"; then
+    record "$name" unselected "" 0 0 "" "not in GPU_RUN_STEPS"
+    return 0
+  fi
   local left=$((DEADLINE - SECONDS - RESERVE)) limit rc t0 from
   limit=$cap
   ((left < limit)) && limit=$left
@@ -129,13 +141,23 @@ step() {
   return 0
 }
 
+# selected NAME: whether GPU_RUN_STEPS (when set) lists the step; setup always runs.
+selected() {
+  [[ -z "${GPU_RUN_STEPS:-}" || "$1" == setup || ",$GPU_RUN_STEPS," == *",$1,"* ]]
+}
+
 # skip NAME WHY: a step that cannot run.
 skip() {
+  if ! selected "$1"; then
+    record "$1" unselected "" 0 0 "" "not in GPU_RUN_STEPS"
+    return 0
+  fi
   say "$1: skipped: $2"
   record "$1" skipped "" 0 0 "" "$2"
   merge
 }
 
+# shellcheck disable=SC2094 # python3 reads run.log by name; its own messages are appended to it
 merge() {
   timeout 30 python3 - "$STEPS" "$RUNLOG" "$OUT/gpu-results.json" "$WORK" "$MODE" "$BUDGET" "$((SECONDS - START))" \
     >>"$RUNLOG" 2>&1 <<'PY' || true
@@ -197,7 +219,10 @@ LLAMA_LIMIT=$((BUDGET - 150))
 ((LLAMA_LIMIT >= 60)) || LLAMA_LIMIT=60
 if [[ $MODE == gpu ]]; then
   LLAMA_PREFIX=/tmp/llama-cuda
-  if [[ -f "$CARRY/llama.cpp-src.tar.xz" && -f ci/cuda/llama-cpp-cuda.sh ]]; then
+  if ! selected llama-build; then
+    echo "llama.cpp: not built (llama-build is not in GPU_RUN_STEPS)" | tee "$OUT/llama-build.log" >>"$RUNLOG"
+    LLAMA_RC=3
+  elif [[ -f "$CARRY/llama.cpp-src.tar.xz" && -f ci/cuda/llama-cpp-cuda.sh ]]; then
     # Four cores stay free for the steps that run meanwhile (their speed is measured).
     cores=$(nproc)
     export LLAMA_CUDA_JOBS="${LLAMA_CUDA_JOBS:-$((cores > 8 ? cores - 4 : cores))}"
@@ -211,7 +236,10 @@ if [[ $MODE == gpu ]]; then
   fi
 else
   LLAMA_PREFIX="${LLAMA_CPP_DIR:-$HOME/.cache/jan-llama-cpp}"
-  if [[ -x "$LLAMA_PREFIX/bin/llama-bench" && -x "$LLAMA_PREFIX/bin/llama-server" ]]; then
+  if ! selected llama-build; then
+    echo "dry run: llama.cpp not used (llama-build is not in GPU_RUN_STEPS)" | tee "$OUT/llama-build.log" >>"$RUNLOG"
+    LLAMA_RC=3
+  elif [[ -x "$LLAMA_PREFIX/bin/llama-bench" && -x "$LLAMA_PREFIX/bin/llama-server" ]]; then
     echo "dry run: llama.cpp's CPU build in $LLAMA_PREFIX/bin" >"$OUT/llama-build.log"
     LLAMA_RC=0
   else
@@ -346,6 +374,9 @@ else
   CAP_SYN=240 CAP_MAKE=240 CAP_S05=300 CAP_S7=0 CAP_LOAD=240 CAP_B05=120 CAP_B7=0 CAP_REF=240 CAP_PG=300 CAP_PC=0
   SPEED_ARGS=(--batches "1,4")
 fi
+if [[ "${GPU_RUN_PROFILE:-0}" == 1 ]]; then
+  SPEED_ARGS+=(--profile)
+fi
 
 have() { [[ -x "$1" ]]; }
 
@@ -382,6 +413,20 @@ for spec in "0.5b:$M05:$CAP_S05" "7b:$M7:$CAP_S7"; do
   fi
 done
 
+# (e2) nsys, where the machine has it (GPU_RUN_PROFILE=1): kernel and CUDA API time of a batch of 16 on the 7b
+# (the largest gap to llama.cpp), as summary tables in OUT/nsys-stats.txt.
+NSYS="$(command -v nsys || find /usr/local/cuda/bin /opt/nvidia -name nsys -type f -perm -u+x 2>/dev/null | head -n 1 || true)"
+if [[ "${GPU_RUN_PROFILE:-0}" != 1 ]]; then
+  record nsys unselected "" 0 0 "" "GPU_RUN_PROFILE is not 1"
+elif [[ $MODE == gpu && -n "$NSYS" && -f "$M7" ]] && have "$GPU_CHECK"; then
+  # shellcheck disable=SC2016 # the script's arguments expand in the inner bash
+  step nsys 60 "" -- bash -c '"$1" profile --force-overwrite true -o "$2/nsys" --stats=true \
+      "$3" --speed "$4" --batches 16 >"$5" 2>&1; rc=$?; tail -n 80 "$5"; exit $rc' _ \
+    "$NSYS" "$WORK" "$GPU_CHECK" "$M7" "$OUT/nsys-stats.txt"
+else
+  skip nsys "no nsys on this machine (or no 7b model, or the dry run)"
+fi
+
 # (f) the server under load.
 if have "$SERVER" && [[ -f "$M05" ]]; then
   step load $CAP_LOAD "$WORK/json/load.json" -- "$PY" ci/load-test.py --server "$SERVER" --model-file "$M05" \
@@ -414,6 +459,7 @@ echo "----- llama-build: the end of llama-build.log -----" >>"$RUNLOG"
 tail -n 20 "$OUT/llama-build.log" >>"$RUNLOG"
 case $rc in 0) st=ok ;; 124 | 137) st=timeout ;; *) st=failed ;; esac
 [[ $MODE == cpu && $rc -ne 0 ]] && st=skipped
+selected llama-build || st=unselected
 say "llama-build: $st (exit $rc) $((SECONDS - LLAMA_START)) s after its start"
 record llama-build "$st" "$rc" "$((SECONDS - LLAMA_START))" "$LLAMA_LIMIT" "" \
   "ci/cuda/llama-cpp-cuda.sh build (log: llama-build.log)" "$from"
@@ -435,6 +481,7 @@ if [[ $rc -eq 0 && -x "$LLAMA_BIN/llama-bench" ]]; then
       skip "bench-$size" "not in the dry run"
     elif [[ -f "$model" ]]; then
       # llama-bench's JSON goes to stdout; its log to run.log.
+      # shellcheck disable=SC2016 # the script's arguments expand in the inner bash
       step "bench-$size" "$cap" "$WORK/json/bench-$size.json" -- bash -c \
         '"$1" -m "$2" "${@:5}" -o json >"$3.tmp" 2>>"$4"; rc=$?; mv "$3.tmp" "$3"; exit $rc' _ \
         "$LLAMA_BIN/llama-bench" "$model" "$WORK/json/bench-$size.json" "$RUNLOG" \
@@ -475,7 +522,7 @@ merge
 # ------------------------------------------------------------------------------------------------------------
 # The summary: into gpu-results.json and on stdout.
 python3 - "$OUT/gpu-results.json" <<'PY' 2>&1 | tee -a "$RUNLOG"
-import json, re, sys
+import json, os, re, sys
 path = sys.argv[1]
 res = json.load(open(path))
 steps = {s["name"]: s for s in res["steps"]}
@@ -545,6 +592,14 @@ def llama_speed(data):
 
 summary = {"speed": {}, "concurrency": None, "checks": {}}
 lines = []
+earlier, earlier_path = {}, os.environ.get("GPU_RUN_LLAMA_FROM", "")
+if earlier_path:
+    try:
+        earlier = json.load(open(earlier_path)).get("summary") or {}
+        summary["llama_figures_from"] = earlier_path
+        lines.append(f"llama.cpp figures where this run has none: {earlier_path}")
+    except (OSError, ValueError) as e:
+        lines.append(f"GPU_RUN_LLAMA_FROM={earlier_path}: not read ({e})")
 fmt = lambda x: "-" if x is None else f"{x:.1f}"
 lines.append("")
 lines.append(f"GPU {res.get('gpu_name', '?')}, driver {res.get('driver', '?')}, commit {res.get('git_commit', '?')[:12]}, "
@@ -559,6 +614,12 @@ lines.append(f"{'model':<6} {'test':<7} {'jan tok/s':>10} {'llama fa0':>10} {'ll
 for size in ("0.5b", "7b"):
     jan = jan_speed(steps.get(f"speed-{size}", {}).get("json", {}))
     llama = llama_speed(steps.get(f"bench-{size}", {}).get("json", []))
+    if not llama and earlier:
+        # llama.cpp not benched in this run: an earlier run's figures on the same (seeded) models stand in.
+        for t, v in earlier.get("speed", {}).get(size, {}).get("tests", {}).items():
+            for fa in (0, 1):
+                if v.get(f"llama_fa{fa}"):
+                    llama[(t, fa)] = v[f"llama_fa{fa}"]
     tests = ["pp512", "pp2048"] + sorted({t for t, _ in llama if t.startswith("tg")} or {"tg128"})
     rows = {}
     for t in tests:
@@ -603,11 +664,11 @@ res["summary"] = summary
 json.dump(res, open(path, "w"), indent=1)
 PY
 
-ls -l "$OUT" | tee -a "$RUNLOG"
+find "$OUT" -maxdepth 1 -type f -printf '%s\t%f\n' | sort -k2 | tee -a "$RUNLOG"
 n=$(find "$OUT" -maxdepth 1 -type f | wc -l)
 ((n <= 8)) || say "warning: $n files in $OUT (only 8 come back)"
 # The dry run skips what this machine cannot do (the 7b, llama.cpp without its CPU build); the GPU run skips nothing.
-if awk -F'\t' -v mode="$MODE" '$2 != "ok" && !(mode == "cpu" && $2 == "skipped") { bad = 1 } END { exit bad }' "$STEPS"; then
+if awk -F'\t' -v mode="$MODE" '$2 != "ok" && $2 != "unselected" && !(mode == "cpu" && $2 == "skipped") { bad = 1 } END { exit bad }' "$STEPS"; then
   say "every step passed$([[ $MODE == cpu ]] && echo ' (or was skipped in the dry run)')"
   exit 0
 fi

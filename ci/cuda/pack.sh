@@ -78,9 +78,12 @@ if ((build)); then
   else
     log "CPU build of gpu_check (for --vocab-donor)"
     if nice cargo build --release -j "${CARGO_JOBS:-1}" -p jan-core -p jan-server --bin jan-server --example gpu_check >&2; then
-      "${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/gpu_check" --vocab-donor "$qwen" "$DIST/vocab-qwen2.gguf.tmp" >&2 &&
-        mv "$DIST/vocab-qwen2.gguf.tmp" "$DIST/vocab-qwen2.gguf" ||
+      if "${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/gpu_check" --vocab-donor "$qwen" \
+        "$DIST/vocab-qwen2.gguf.tmp" >&2; then
+        mv "$DIST/vocab-qwen2.gguf.tmp" "$DIST/vocab-qwen2.gguf"
+      else
         fail "gpu_check --vocab-donor $qwen failed (does this gpu_check have --vocab-donor?)"
+      fi
     else
       fail "the CPU build of gpu_check failed"
     fi

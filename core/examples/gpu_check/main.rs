@@ -7,15 +7,20 @@
 //!     ci/gen-greedy-data.py writes it); per case how many tokens agree with llama.cpp, then the model's speed.
 //!     Fails a case where fewer than 32 tokens agree, unless llama.cpp's top-2 gap at the divergence is under
 //!     0.2 nats or llama.cpp's own f16-cache run already leaves its f32 run there (the reference is unstable).
-//! gpu_check [--cpu] --speed MODEL.gguf... [--batches 1,4,16,64] [--json OUT]
+//! gpu_check [--cpu] --speed MODEL.gguf... [--batches 1,4,16,64] [--profile] [--json OUT]
 //!     Speed only: prompt processing of 512 and 2048 tokens, decoding one sequence, and decoding 1, 4, 16, 64
-//!     sequences at once in one pass per step (the engine's batched path), aggregate tokens/s.
+//!     sequences at once in one pass per step (the engine's batched path), aggregate tokens/s, with the time in
+//!     forward_batch and in the host's argmax apart. --profile: each batch's steps again with every section of
+//!     the pass synchronized and timed (model::profile: embeddings, attention projections, KV cache, attention
+//!     math, feed-forward, logits, copy to the host).
 //! gpu_check [--cpu] --synthetic [--steps N] [--tol X] [--keep DIR] [--json OUT]
 //!     Writes three tiny random-weight models (llama, qwen2 and gemma3 layouts; Q8_0, Q5_0, Q4_K, Q6_K and F32
 //!     tensors, like the test models), runs each on the CPU and on the device with the same tokens (a chunked
 //!     prompt, then N greedy steps chosen by the CPU), then four sequences decoding together through the
-//!     device's batched path, and compares the logits. Fails where the largest difference exceeds X times the
-//!     CPU logits' standard deviation (default 0.1) or the device gives a non-finite logit.
+//!     device's batched path, and compares the logits, and both with the same weights in f32 on the CPU (the
+//!     exact computation that both quantized paths approximate). Fails where the device gives a non-finite
+//!     logit, or where the largest device-CPU difference exceeds X times the CPU logits' standard deviation
+//!     (default 0.1) while the device is also further than 1.25x the CPU's distance from the exact logits.
 //! gpu_check --vocab-donor SRC.gguf OUT.gguf
 //!     Writes OUT with SRC's tokenizer and chat template and no tensors (a few MB: carried where SRC cannot be).
 //! gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b|7b]
@@ -44,7 +49,7 @@ use jan_core::inference::model::{KvCache, Model};
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: gpu_check [--cpu] MODEL.gguf... [--data FILE.json] [--json OUT]\n       \
-                     gpu_check [--cpu] --speed MODEL.gguf... [--batches 1,4,16,64] [--json OUT]\n       \
+                     gpu_check [--cpu] --speed MODEL.gguf... [--batches 1,4,16,64] [--profile] [--json OUT]\n       \
                      gpu_check [--cpu] --synthetic [--steps N] [--tol X] [--keep DIR] [--json OUT]\n       \
                      gpu_check --vocab-donor SRC.gguf OUT.gguf\n       \
                      gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b|7b]";
@@ -61,6 +66,7 @@ struct Args {
     keep: Option<PathBuf>,
     json: Option<PathBuf>,
     batches: Vec<usize>,
+    profile: bool,
     vocab_donor: Option<(PathBuf, PathBuf)>,
     make_models: Option<PathBuf>,
     vocab_from: Option<PathBuf>,
@@ -81,6 +87,7 @@ fn parse_args() -> Result<Args> {
             "--tol" => a.tol = value("--tol")?.parse().context("--tol X")?,
             "--keep" => a.keep = Some(value("--keep")?.into()),
             "--json" => a.json = Some(value("--json")?.into()),
+            "--profile" => a.profile = true,
             "--batches" => {
                 a.batches = value("--batches")?
                     .split(',')
@@ -173,7 +180,7 @@ fn run() -> Result<bool> {
             let info = jan_core::gguf::read_info(path, &jan_core::gguf::ReadOptions::default())?;
             let model = load(path, &info, &device, &gpu, &mut report)?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            speed::measure(&model, &name, &gpu, &args.batches, &mut report)?;
+            speed::measure(&model, &name, &gpu, &args.batches, args.profile, &mut report)?;
         }
     } else {
         for path in &args.models {

@@ -117,6 +117,10 @@ fn ggml_type_id(t: GgmlDType) -> u32 {
 pub(super) enum Fill {
     /// Every value drawn and quantized (exact, slow: for small models).
     Exact,
+    /// What [`Fill::Exact`] draws and quantizes with the same seed, dequantized and stored as f32: the same
+    /// model for a computation without quantized activations (the reference the synthetic check measures both
+    /// the CPU and the device against).
+    Dequantized,
     /// Each block drawn at random from a few thousand quantized blocks of the same type and scale (a 7B model in
     /// seconds; no two rows alike, so no ties in the logits).
     Blocks,
@@ -150,6 +154,13 @@ impl Builder {
             Fill::Exact => {
                 let values = self.uniform(rows * cols, scale);
                 QTensor::quantize(&Tensor::from_vec(values, (rows, cols), &Device::Cpu)?, ty)?.data()?.into_owned()
+            }
+            Fill::Dequantized => {
+                let values = self.uniform(rows * cols, scale);
+                let q = QTensor::quantize(&Tensor::from_vec(values, (rows, cols), &Device::Cpu)?, ty)?;
+                let exact = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                self.w.tensor_f32(name, &dims, &exact);
+                return Ok(());
             }
             Fill::Blocks => self.pooled_blocks(rows * cols, ty, scale)?,
         };

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use jan_core::inference::model::{KvCache, Model};
+use jan_core::inference::model::{KvCache, Model, profile};
 use jan_core::inference::sampling::argmax;
 use serde_json::json;
 
@@ -26,6 +26,7 @@ pub(super) fn measure(
     name: &str,
     gpu: &GpuMemory,
     batches: &[usize],
+    profile_sections: bool,
     report: &mut Report,
 ) -> Result<()> {
     // Untimed warm-up: the first use of each kernel loads it.
@@ -59,7 +60,7 @@ pub(super) fn measure(
 
     let mut batched = Vec::new();
     for &b in batches {
-        let mut caches = model.new_caches(b, 16 + BATCH_STEPS + 2)?;
+        let mut caches = model.new_caches(b, 16 + 2 * BATCH_STEPS + 2)?;
         let mut next: Vec<u32> = caches
             .iter_mut()
             .enumerate()
@@ -68,20 +69,60 @@ pub(super) fn measure(
         // One untimed step: the batch's first use of each kernel shape.
         let mut refs: Vec<&mut KvCache> = caches.iter_mut().collect();
         next = model.forward_batch(&next, &mut refs)?.iter().map(|l| argmax(l)).collect();
+        // The host's share, timed apart: the argmax over every row's logits (what sampling costs at least).
+        let (mut in_forward, mut in_argmax) = (0f64, 0f64);
         let t = Instant::now();
         for _ in 0..BATCH_STEPS - 1 {
             let mut refs: Vec<&mut KvCache> = caches.iter_mut().collect();
-            next = model.forward_batch(&next, &mut refs)?.iter().map(|l| argmax(l)).collect();
+            let f = Instant::now();
+            let rows = model.forward_batch(&next, &mut refs)?;
+            in_forward += f.elapsed().as_secs_f64();
+            let a = Instant::now();
+            next = rows.iter().map(|l| argmax(l)).collect();
+            in_argmax += a.elapsed().as_secs_f64();
         }
         let secs = t.elapsed().as_secs_f64();
         let steps = (BATCH_STEPS - 1) as f64;
         let aggregate = b as f64 * steps / secs;
+        let ms = |s: f64| s * 1000.0 / steps;
         println!(
-            "{name}: {b} sequences decoding together: {aggregate:.1} tok/s in all, {:.1} per sequence, {:.2} ms a step",
+            "{name}: {b} sequences decoding together: {aggregate:.1} tok/s in all, {:.1} per sequence, {:.2} ms a step \
+             ({:.2} in forward_batch, {:.2} in the host's argmax)",
             aggregate / b as f64,
-            secs * 1000.0 / steps
+            ms(secs),
+            ms(in_forward),
+            ms(in_argmax)
         );
-        batched.push(json!({"sequences": b, "aggregate_tok_s": aggregate, "ms_per_step": secs * 1000.0 / steps}));
+        let mut entry = json!({"sequences": b, "aggregate_tok_s": aggregate, "ms_per_step": ms(secs),
+                               "ms_in_forward_batch": ms(in_forward), "ms_in_argmax": ms(in_argmax)});
+        if profile_sections {
+            // The same steps again, each section synchronized and timed (slower in all; the shares are the point).
+            profile::set_enabled(true);
+            let t = Instant::now();
+            for _ in 0..BATCH_STEPS - 1 {
+                let mut refs: Vec<&mut KvCache> = caches.iter_mut().collect();
+                next = model.forward_batch(&next, &mut refs)?.iter().map(|l| argmax(l)).collect();
+            }
+            let synced = t.elapsed().as_secs_f64();
+            let sections = profile::take();
+            profile::set_enabled(false);
+            let mut parts = serde_json::Map::new();
+            let line: Vec<String> = sections
+                .iter()
+                .filter(|(_, _, n)| *n > 0)
+                .map(|(s, d, n)| {
+                    parts.insert(s.name().into(), json!({"ms_per_step": ms(d.as_secs_f64()), "runs": n}));
+                    format!("{} {:.2}", s.name(), ms(d.as_secs_f64()))
+                })
+                .collect();
+            println!(
+                "{name}:   profiled ({:.2} ms a step with a synchronize per section), ms a step: {}",
+                ms(synced),
+                line.join(", ")
+            );
+            entry["profile"] = json!({"ms_per_step_synced": ms(synced), "sections": parts});
+        }
+        batched.push(entry);
     }
     report.push(
         "speed",

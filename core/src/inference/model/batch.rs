@@ -9,6 +9,7 @@ use std::sync::Arc;
 use candle_core::Tensor;
 
 use super::kv_cache::KvPool;
+use super::profile::{self, Section, timed};
 use super::rms_norm::rms_norm;
 use super::{KvCache, Layer, Model, engine_err, rope};
 use crate::error::Result;
@@ -91,6 +92,7 @@ impl Model {
         let c = &self.config;
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
         let rows = h.dim(0).map_err(engine_err)?;
+        let mark = profile::mark();
         let mut q = l.wq.forward(h)?.reshape((rows, nh, 1, hd)).map_err(engine_err)?;
         let mut k = l.wk.forward(h)?.reshape((rows, nkv, 1, hd)).map_err(engine_err)?;
         let v = l.wv.forward(h)?.reshape((rows * nkv, hd)).map_err(engine_err)?;
@@ -109,9 +111,13 @@ impl Model {
         let q = rope::apply(&q, cos, sin, c.rope_style)?;
         let k = rope::apply(&k, cos, sin, c.rope_style)?;
         let q = (q * c.attention_scale as f64).map_err(engine_err)?;
+        mark.end(&self.device, Section::AttentionProjections)?;
 
+        let mark = profile::mark();
         step.pool.write(il, &step.index, &k.reshape((rows * nkv, hd)).map_err(engine_err)?, &v)?;
         let (keys, values) = step.pool.gather(il, &step.slots, step.len)?; // [rows, nkv, len, hd]
+        mark.end(&self.device, Section::KvCache)?;
+        let mark = profile::mark();
 
         // Query head `h` uses key head `h / groups`: the groups of one key head are rows of one product.
         let groups = nh / nkv;
@@ -129,7 +135,8 @@ impl Model {
         let probs = candle_nn::ops::softmax_last_dim(&scores).map_err(engine_err)?;
         let out = probs.matmul(&values).map_err(engine_err)?; // [rows, nkv, groups, hd]
         let out = out.reshape((rows, nh * hd)).map_err(engine_err)?;
-        l.wo.forward(&out)
+        mark.end(&self.device, Section::AttentionMath)?;
+        timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
     }
 }
 
@@ -148,6 +155,38 @@ mod tests {
     fn a_pooled_step_matches_each_sequence_alone() {
         for arch in ["llama", "qwen2"] {
             pooled_step(arch);
+        }
+    }
+
+    /// With profiling on, a pooled batched step reports every section of its pass (the GPU check reads these).
+    #[test]
+    fn a_profiled_pooled_step_times_each_section() {
+        use super::super::profile::{self, Section};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gguf");
+        tiny::writer_of("qwen2").write_to(&path).unwrap();
+        let info = read_info(&path, &ReadOptions::default()).unwrap();
+        let model = Model::load(&path, &info, &Device::Cpu, &mut |_| {}).unwrap();
+        let mut pooled = model.new_pooled_caches(2, 16).unwrap();
+        model.forward(&[1, 4, 5], &mut pooled[0]).unwrap();
+        model.forward(&[1, 7], &mut pooled[1]).unwrap();
+        profile::set_enabled(true);
+        let mut refs: Vec<_> = pooled.iter_mut().collect();
+        model.forward_batch(&[9, 10], &mut refs).unwrap();
+        let sections = profile::take();
+        profile::set_enabled(false);
+        for s in [
+            Section::Prepare,
+            Section::Embed,
+            Section::AttentionProjections,
+            Section::KvCache,
+            Section::AttentionMath,
+            Section::FeedForward,
+            Section::Logits,
+            Section::ToHost,
+        ] {
+            let runs = sections.iter().find(|(x, _, _)| *x == s).map_or(0, |&(_, _, n)| n);
+            assert!(runs > 0, "{} was not timed: {sections:?}", s.name());
         }
     }
 

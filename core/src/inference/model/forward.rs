@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::batch::BatchStep;
 use super::geglu::geglu;
+use super::profile::{self, Section, timed};
 use super::rms_norm::rms_norm;
 use super::{Arch, KvCache, Layer, Model, attention, engine_err, rope};
 use crate::error::{Error, Result};
@@ -15,7 +16,11 @@ use crate::error::{Error, Result};
 enum Pass<'a, 'c> {
     /// `masks`: the attention masks built so far in this pass, per sliding window (`None`: global layers), so
     /// that a prompt chunk builds (and, on a GPU, uploads) each once rather than once per layer.
-    One { pos: usize, cache: &'a mut KvCache, masks: Vec<(Option<usize>, Tensor)> },
+    One {
+        pos: usize,
+        cache: &'a mut KvCache,
+        masks: Vec<(Option<usize>, Tensor)>,
+    },
     Decode(&'a mut [&'c mut KvCache]),
     Batch(&'a BatchStep),
 }
@@ -68,10 +73,11 @@ impl Model {
                 cache.commit(pos, &[token]);
             }
         };
-        if let Some(step) = BatchStep::new(self, caches)? {
+        if let Some(step) = timed(&self.device, Section::Prepare, || BatchStep::new(self, caches))? {
             let run = || -> Result<Vec<Vec<f32>>> {
                 let x = self.run(tokens, &mut Pass::Batch(&step))?;
-                self.logits(&x)?.to_vec2::<f32>().map_err(engine_err)
+                let logits = self.logits(&x)?;
+                timed(&self.device, Section::ToHost, || logits.to_vec2::<f32>().map_err(engine_err))
             };
             let logits = if self.device.is_cpu() { on_rayon_worker(run)? } else { run()? };
             commit(caches);
@@ -98,7 +104,7 @@ impl Model {
     /// The hidden states after the last layer, one row per token.
     fn run(&self, tokens: &[u32], pass: &mut Pass<'_, '_>) -> Result<Tensor> {
         let c = &self.config;
-        let mut x = self.embeddings.lookup(tokens, &self.device)?;
+        let mut x = timed(&self.device, Section::Embed, || self.embeddings.lookup(tokens, &self.device))?;
         if c.scale_embeddings {
             x = (x * (c.n_embd as f64).sqrt()).map_err(engine_err)?;
         }
@@ -110,40 +116,47 @@ impl Model {
 
     /// Logits (`[rows, n_vocab]`) of hidden states `x` (`[rows, n_embd]`).
     fn logits(&self, x: &Tensor) -> Result<Tensor> {
-        let c = &self.config;
-        let x = rms_norm(x, &self.output_norm, c.rms_eps)?;
-        let mut logits = self.output.forward(&x)?;
-        if let Some(cap) = c.final_softcap {
-            logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
-                .map_err(engine_err)?;
-        }
-        Ok(logits)
+        timed(&self.device, Section::Logits, || {
+            let c = &self.config;
+            let x = rms_norm(x, &self.output_norm, c.rms_eps)?;
+            let mut logits = self.output.forward(&x)?;
+            if let Some(cap) = c.final_softcap {
+                logits = ((logits / cap as f64).map_err(engine_err)?.tanh().map_err(engine_err)? * cap as f64)
+                    .map_err(engine_err)?;
+            }
+            Ok(logits)
+        })
     }
 
     fn layer(&self, il: usize, l: &Layer, x: &Tensor, pass: &mut Pass<'_, '_>) -> Result<Tensor> {
         let c = &self.config;
-        let h = rms_norm(x, &l.attn_norm, c.rms_eps)?;
-        let mut attn = match pass {
+        let h = timed(&self.device, Section::AttentionProjections, || rms_norm(x, &l.attn_norm, c.rms_eps))?;
+        let attn = match pass {
             Pass::One { pos, cache, masks } => self.attention(il, l, &h, *pos, cache, masks)?,
-            Pass::Decode(caches) => self.decode_attention(il, l, &h, caches)?,
+            Pass::Decode(caches) => {
+                timed(&self.device, Section::AttentionMath, || self.decode_attention(il, l, &h, caches))?
+            }
             Pass::Batch(step) => self.batch_attention(il, l, &h, step)?,
         };
-        if let Some(norm) = &l.post_attn_norm {
-            attn = rms_norm(&attn, norm, c.rms_eps)?;
-        }
-        let x = (x + attn).map_err(engine_err)?;
-        let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
-        let gate = l.gate.forward(&h)?;
-        let up = l.up.forward(&h)?;
-        let act = match c.arch {
-            Arch::Gemma2 | Arch::Gemma3 => geglu(&gate, &up)?,
-            _ => (gate.silu().map_err(engine_err)? * up).map_err(engine_err)?,
-        };
-        let mut ffn = l.down.forward(&act)?;
-        if let Some(norm) = &l.post_ffn_norm {
-            ffn = rms_norm(&ffn, norm, c.rms_eps)?;
-        }
-        (x + ffn).map_err(engine_err)
+        timed(&self.device, Section::FeedForward, || {
+            let attn = match &l.post_attn_norm {
+                Some(norm) => rms_norm(&attn, norm, c.rms_eps)?,
+                None => attn,
+            };
+            let x = (x + attn).map_err(engine_err)?;
+            let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
+            let gate = l.gate.forward(&h)?;
+            let up = l.up.forward(&h)?;
+            let act = match c.arch {
+                Arch::Gemma2 | Arch::Gemma3 => geglu(&gate, &up)?,
+                _ => (gate.silu().map_err(engine_err)? * up).map_err(engine_err)?,
+            };
+            let mut ffn = l.down.forward(&act)?;
+            if let Some(norm) = &l.post_ffn_norm {
+                ffn = rms_norm(&ffn, norm, c.rms_eps)?;
+            }
+            (x + ffn).map_err(engine_err)
+        })
     }
 
     fn attention(
@@ -158,8 +171,11 @@ impl Model {
         let c = &self.config;
         let seq = h.dim(0).map_err(engine_err)?;
         if seq == 1 && c.head_dim.is_multiple_of(8) && cache.is_host() {
-            return self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache));
+            return timed(&self.device, Section::AttentionMath, || {
+                self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache))
+            });
         }
+        let mark = profile::mark();
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
         // [seq, heads * hd] -> [1, heads, seq, hd]
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
@@ -192,7 +208,11 @@ impl Model {
         let from = window.map_or(0, |w| (pos + 1).saturating_sub(w));
         let k0 = k.squeeze(0).map_err(engine_err)?;
         let v0 = v.squeeze(0).map_err(engine_err)?;
+        mark.end(&self.device, Section::AttentionProjections)?;
+        let mark = profile::mark();
         let (k_all, v_all) = cache.append(il, pos, &k0, &v0, from)?;
+        mark.end(&self.device, Section::KvCache)?;
+        let mark = profile::mark();
         let kv_len = pos + seq - from;
 
         // Grouped-query attention without copying keys: the `groups` query heads that share a key head are
@@ -227,7 +247,8 @@ impl Model {
             .and_then(|o| o.transpose(0, 1))
             .and_then(|o| o.reshape((seq, nh * hd)))
             .map_err(engine_err)?;
-        l.wo.forward(&out)
+        mark.end(&self.device, Section::AttentionMath)?;
+        timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
     }
 
     /// [`Model::attention`] of one new token per sequence (row `i` of `h` continues `caches[i]`), caches in host

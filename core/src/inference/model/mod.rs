@@ -13,6 +13,7 @@ mod forward;
 mod geglu;
 mod kv_cache;
 mod loader;
+pub mod profile;
 mod repack;
 mod rms_norm;
 mod rope;
