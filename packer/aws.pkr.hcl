@@ -1,7 +1,7 @@
 # Jan server on AWS: an AMI from the Deep Learning Base GPU AMI (Ubuntu 22.04, NVIDIA driver and CUDA
 # included), with jan-server, its systemd units, the first-boot TLS certificate and the firewall.
 # Guide: packer/docs/aws.md. Build from the repository root:
-#   packer build -var binary=target/cuda/release/jan-server packer/aws.pkr.hcl
+#   packer build -var binary=target/cuda-dist/sm80/jan-server packer/aws.pkr.hcl
 
 variable "region" {
   type        = string
@@ -18,7 +18,7 @@ variable "instance_type" {
 variable "gpu" {
   type        = string
   default     = "A10G"
-  description = "The GPU the binary was built for (CUDA_COMPUTE_CAP): a tag on the AMI, to pick the right one later."
+  description = "The GPU the binary was built for (ci/build-cuda.sh --caps: sm80 for 8.x, sm90 for H100/H200): a tag on the AMI, to pick the right one later."
 }
 
 variable "source_ami_name" {

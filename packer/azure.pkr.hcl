@@ -1,7 +1,7 @@
 # Jan server on Azure: a managed image from Canonical's Ubuntu 22.04 (Gen2) with Ubuntu's NVIDIA driver
 # installed by packer/scripts/nvidia.sh, jan-server, its systemd units, the first-boot TLS certificate and the
 # firewall. Guide: packer/docs/azure.md. Build from the repository root, logged in with `az login`:
-#   packer build -var binary=target/cuda/release/jan-server packer/azure.pkr.hcl
+#   packer build -var binary=target/cuda-dist/sm75/jan-server packer/azure.pkr.hcl
 
 variable "subscription_id" {
   type        = string
@@ -30,7 +30,7 @@ variable "vm_size" {
 variable "gpu" {
   type        = string
   default     = "T4"
-  description = "The GPU the binary was built for (CUDA_COMPUTE_CAP): a tag on the image, to pick the right one later."
+  description = "The GPU the binary was built for (ci/build-cuda.sh --caps: sm80 for 8.x, sm90 for H100/H200): a tag on the image, to pick the right one later."
 }
 
 variable "image_publisher" {

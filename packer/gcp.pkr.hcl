@@ -2,7 +2,7 @@
 # project deeplearning-platform-release), with jan-server, its systemd units, the first-boot TLS certificate and
 # the firewall. Guide: packer/docs/gcp.md. Build from the repository root, logged in with
 # `gcloud auth application-default login`:
-#   packer build -var project_id=my-project -var binary=target/cuda/release/jan-server packer/gcp.pkr.hcl
+#   packer build -var project_id=my-project -var binary=target/cuda-dist/sm80/jan-server packer/gcp.pkr.hcl
 
 variable "project_id" {
   type        = string
@@ -24,7 +24,7 @@ variable "machine_type" {
 variable "gpu" {
   type        = string
   default     = "L4"
-  description = "The GPU the binary was built for (CUDA_COMPUTE_CAP): a label on the image, to pick the right one later."
+  description = "The GPU the binary was built for (ci/build-cuda.sh --caps: sm80 for 8.x, sm90 for H100/H200): a label on the image, to pick the right one later."
 }
 
 variable "accelerator_type" {

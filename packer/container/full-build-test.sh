@@ -8,11 +8,11 @@
 # No registry is reachable here, so the stages' base images are stand-ins made locally on image-test.sh's
 # debootstrap base (packer/container/local-images.sh):
 #   NODE_IMAGE     localhost/jan-full-build/node:<version>: the base plus this machine's node (20.19+) and npm;
-#   BUILDER_IMAGE  --rust rustup: the plain base, so the Dockerfile's own path runs (apt-get build-essential,
-#                  rustup-init checked against its sha256, RUST_VERSION from static.rust-lang.org), as in the
-#                  default nvidia/cuda builder; --rust host: localhost/jan-full-build/rust:<RUST_VERSION>, the base
+#   BUILDER_IMAGE  --rust rustup: the plain base, so the Dockerfile's own path for builders without cargo runs
+#                  (apt-get build-essential, rustup-init checked against its sha256, RUST_VERSION from
+#                  static.rust-lang.org); --rust host: localhost/jan-full-build/rust:<RUST_VERSION>, the base
 #                  plus build-essential, pkg-config and this machine's toolchain of the Dockerfile's RUST_VERSION
-#                  (like rust:1.95-bookworm, whose cargo makes the Dockerfile skip rustup);
+#                  (like the default rust:1.95-bookworm, whose cargo makes the Dockerfile skip rustup);
 #   BASE_IMAGE     the base itself (like debian:bookworm-slim).
 # The build has the host's network (crates.io, npm, Debian, static.rust-lang.org) and the Dockerfile's cargo cache
 # mounts, which buildah keeps between runs. This machine's own CA certificates (/usr/local/share/ca-certificates,

@@ -3,7 +3,7 @@
 #
 # Usage: packer/runpod/publish.sh [--image REF] [--name NAME] [--update TEMPLATE_ID] [--dry-run]
 #
-#   --image REF    the image to run (default: template.json's imageName), e.g. the sm90 tag for H100/H200
+#   --image REF    the image to run (default: template.json's imageName), e.g. your own registry's build of it
 #   --name NAME    the template's name (default: template.json's name); names are unique per account
 #   --update ID    change the existing template ID instead of creating one
 #   --dry-run      print the request body (no API key needed, nothing is sent)
