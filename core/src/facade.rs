@@ -34,6 +34,9 @@ pub(crate) struct Inner {
     pub(crate) downloads: DownloadRegistry,
     pub(crate) system: SystemMonitor,
     pub(crate) scheduler: Scheduler,
+    /// One remote engine per engine name and settings, so that what an upstream refused is remembered across
+    /// requests (see `InferenceApi::remote`).
+    pub(crate) remotes: crate::inference::RemoteEngines,
 }
 
 impl Jan {
@@ -64,6 +67,7 @@ impl Jan {
                 downloads: DownloadRegistry::default(),
                 system: SystemMonitor::new(),
                 scheduler,
+                remotes: Default::default(),
             }),
         };
         jan.assistants().ensure_default().await?;

@@ -17,7 +17,7 @@ use super::prepare::{self, Resolved};
 use super::prompt::{Prompt, Prompter};
 use super::remote::{RemoteConfig, RemoteEngine};
 use super::request::{ChatCompletionRequest, TextCompletionRequest};
-use super::scheduler::LoadedModel;
+use super::scheduler::{LoadedModel, Pin};
 use super::stream::{CompletionStream, channel};
 use super::types::{ChatMessage, ChatRequest, CompletionRequest};
 use crate::error::{Error, Result};
@@ -57,13 +57,14 @@ impl InferenceApi {
 
     /// Loads a local model (Jan's "start model"). Remote models need no loading.
     pub async fn load(&self, model_id: &str) -> Result<()> {
-        self.load_model(self.jan().models().get(model_id).await?).await
+        self.load_model(self.jan().models().get(model_id).await?).await.map(drop)
     }
 
-    /// Loads a model whose model.json the caller has read (a request reads it once).
-    async fn load_model(&self, model: ModelFile) -> Result<()> {
+    /// Loads a model whose model.json the caller has read (a request reads it once); the model stays pinned
+    /// (not evicted for another) while the returned pin lives. `None` for a remote model.
+    async fn load_model(&self, model: ModelFile) -> Result<Option<Pin>> {
         if !model.is_local() {
-            return Ok(());
+            return Ok(None);
         }
         let path = self.jan().models().weights_path_of(&model)?;
         // The load runs to its end even when the caller goes away (an HTTP client that disconnected, a request
@@ -73,6 +74,7 @@ impl InferenceApi {
         tokio::spawn(async move { inner.scheduler.load(&model, path).await })
             .await
             .map_err(|e| crate::Error::Engine(format!("loading {id}: {e}")))?
+            .map(Some)
     }
 
     /// Jan's "start model": loads it and answers when it is ready.
@@ -197,10 +199,16 @@ impl InferenceApi {
     async fn submit_local(&self, model: &ModelFile, prompt: Prompt, resolved: Resolved) -> Result<CompletionStream> {
         let prompt = Arc::new(prompt);
         for _ in 0..3 {
-            let Some(prompter) = self.inner.scheduler.prompter(&model.id) else {
-                self.load_model(model.clone()).await?;
-                continue;
+            // Pinned from here until queued, so that another model's load cannot evict it meanwhile.
+            let pinned = match self.inner.scheduler.pin(&model.id) {
+                Some(found) => Some(found),
+                None => {
+                    let pin = self.load_model(model.clone()).await?;
+                    self.inner.scheduler.pin(&model.id).map(|(prompter, again)| (prompter, pin.unwrap_or(again)))
+                }
             };
+            // Not loaded after all: unloaded by hand since (a pin does not stop `unload`).
+            let Some((prompter, _pin)) = pinned else { continue };
             let tokens = tokenize(prompter, prompt.clone()).await?;
             let (tx, stream) = channel();
             let job = Job {
@@ -219,20 +227,35 @@ impl InferenceApi {
         Err(Error::Engine(format!("model '{}' was unloaded while the request was prepared", model.id)))
     }
 
-    /// A remote engine for a model whose `engine` is not local, from `engines/<engine>.json`.
+    /// The remote engine for a model whose `engine` is not local, from `engines/<engine>.json`: one per engine
+    /// and settings, kept while they stay the same, so that the parameters an upstream refused stay left out.
     async fn remote(&self, model: &ModelFile) -> Result<RemoteEngine> {
         let settings = self.engine_settings(&model.engine).await?;
-        if settings.full_url.trim().is_empty() {
+        let (url, key) = (settings.full_url.trim(), settings.api_key.trim());
+        if url.is_empty() {
             return Err(Error::InvalidRequest(format!(
                 "the '{}' engine has no URL; set it in the remote engine settings",
                 model.engine
             )));
         }
-        let mut config = RemoteConfig::new(settings.full_url.trim());
-        if !settings.api_key.trim().is_empty() {
-            config = config.with_api_key(settings.api_key.trim());
+        // The settings' fingerprint, not the key itself, is kept beside the engine (`Inner` is `Debug`).
+        let fingerprint: [u8; 32] = {
+            use sha2::Digest;
+            sha2::Sha256::new().chain_update(url).chain_update([0]).chain_update(key).finalize().into()
+        };
+        let mut remotes = self.inner.remotes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, engine)) = remotes.get(&model.engine)
+            && *seen == fingerprint
+        {
+            return Ok(engine.clone());
         }
-        RemoteEngine::new(config, self.inner.http.clone())
+        let mut config = RemoteConfig::new(url);
+        if !key.is_empty() {
+            config = config.with_api_key(key);
+        }
+        let engine = RemoteEngine::new(config, self.inner.http.clone())?;
+        remotes.insert(model.engine.clone(), (fingerprint, engine.clone()));
+        Ok(engine)
     }
 
     /// A remote engine's settings as clients see them (the key masked).

@@ -185,8 +185,10 @@ impl Engine {
                     }
                 };
                 let Some(job) = next else { break };
-                self.stats.queued.fetch_sub(1, Ordering::SeqCst);
+                // Counted active before it stops counting as queued: the scheduler never sees it in neither (and
+                // the model as idle, to evict).
                 self.admit(job);
+                self.stats.queued.fetch_sub(1, Ordering::SeqCst);
             }
             self.drain();
             // Prompt chunks run slot by slot; the slots that decode run their next tokens in one pass. A slot whose

@@ -20,6 +20,9 @@ pub mod tool_calls;
 pub mod types;
 
 pub use api::{EngineSettings, InferenceApi, InferenceCounters};
+
+/// The remote engines in use, by engine name, with the SHA-256 of the URL and key each was made with.
+pub(crate) type RemoteEngines = std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], remote::RemoteEngine)>>;
 pub use engine::EngineStats;
 pub use request::{ChatCompletionRequest, GenerationFields, InputMessage, TextCompletionRequest};
 pub use scheduler::{DeviceChoice, InferenceConfig, LoadedModel};

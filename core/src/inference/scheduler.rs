@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -165,6 +165,36 @@ struct Loaded {
     prompter: Arc<Prompter>,
     info: LoadedModel,
     last_used: Instant,
+    /// Requests between finding the model loaded and queueing on it (see [`Pin`]).
+    pins: Arc<AtomicUsize>,
+}
+
+impl Loaded {
+    /// Whether nothing uses the model: no request queued, running or about to be queued.
+    fn idle(&self) -> bool {
+        self.pins.load(Ordering::SeqCst) == 0
+            && self.handle.stats.active.load(Ordering::SeqCst) == 0
+            && self.handle.stats.queued.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// Keeps a loaded model from being evicted to make room for another while a request prepares its prompt, from
+/// the moment it found the model loaded (or loaded it) until it is queued, where the engine's counters take over.
+/// Without it a model just loaded for a request looks idle and can be unloaded before that request is queued.
+#[derive(Debug)]
+pub(crate) struct Pin(Arc<AtomicUsize>);
+
+impl Pin {
+    fn new(pins: &Arc<AtomicUsize>) -> Pin {
+        pins.fetch_add(1, Ordering::SeqCst);
+        Pin(pins.clone())
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The loaded models, and the ones loading. It owns what loading needs (the inference config, where to publish
@@ -177,6 +207,18 @@ pub(crate) struct Scheduler {
     load_locks: KeyedLocks,
     loaded: Mutex<HashMap<String, Loaded>>,
     loading: Mutex<Vec<String>>,
+    /// Memory of the loads in progress (from the moment room was made for them until they are loaded), counted
+    /// with the loaded models' so that two loads at once cannot together exceed the budget.
+    reserved: Mutex<HashMap<String, u64>>,
+}
+
+/// Memory reserved for a load in progress, for as long as it lives.
+struct Reservation<'a>(&'a Scheduler, String);
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.0.reserved.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.1);
+    }
 }
 
 /// Marks a model as loading for as long as it lives.
@@ -203,6 +245,7 @@ impl Scheduler {
             load_locks: KeyedLocks::default(),
             loaded: Mutex::default(),
             loading: Mutex::default(),
+            reserved: Mutex::default(),
         }
     }
 
@@ -218,9 +261,13 @@ impl Scheduler {
         Some(loaded.handle.submit(job))
     }
 
-    /// A loaded model's template and tokenizer, to prepare prompts with; `None` when it is not loaded.
-    pub(crate) fn prompter(&self, model_id: &str) -> Option<Arc<Prompter>> {
-        self.map().get(model_id).map(|l| l.prompter.clone())
+    /// A loaded model's template and tokenizer, to prepare prompts with, and a pin that keeps the model loaded
+    /// until the request is queued; `None` when it is not loaded.
+    pub(crate) fn pin(&self, model_id: &str) -> Option<(Arc<Prompter>, Pin)> {
+        let mut map = self.map();
+        let loaded = map.get_mut(model_id)?;
+        loaded.last_used = Instant::now();
+        Some((loaded.prompter.clone(), Pin::new(&loaded.pins)))
     }
 
     pub(crate) fn is_loaded(&self, model_id: &str) -> bool {
@@ -252,11 +299,12 @@ impl Scheduler {
     }
 
     /// Loads `model` (weights at `path`) unless it is loaded; unloads idle models first when memory is short.
-    /// Emits `model_state` events: loading (with progress), then ready or failed.
-    pub(crate) async fn load(&self, model: &ModelFile, path: PathBuf) -> Result<()> {
+    /// Emits `model_state` events: loading (with progress), then ready or failed. The model stays pinned (not
+    /// evicted for another) while the returned [`Pin`] lives.
+    pub(crate) async fn load(&self, model: &ModelFile, path: PathBuf) -> Result<Pin> {
         let _guard = self.load_locks.lock(model.id.clone()).await;
-        if self.is_loaded(&model.id) {
-            return Ok(());
+        if let Some((_, pin)) = self.pin(&model.id) {
+            return Ok(pin);
         }
         let model_id = model.id.clone();
         self.loading.lock().unwrap_or_else(|p| p.into_inner()).push(model_id.clone());
@@ -266,14 +314,14 @@ impl Scheduler {
         let result = self.load_now(model, path).await;
         drop(marked);
         let state = match &result {
-            Ok(()) => ModelState::Ready,
+            Ok(_) => ModelState::Ready,
             Err(e) => ModelState::Failed { code: e.code(), message: e.public_message() },
         };
         self.events.emit(Event::ModelState { model_id, state });
         result
     }
 
-    async fn load_now(&self, model: &ModelFile, path: PathBuf) -> Result<()> {
+    async fn load_now(&self, model: &ModelFile, path: PathBuf) -> Result<Pin> {
         let config = self.config.clone();
         let settings = model.settings.clone();
         let read_path = path.clone();
@@ -312,7 +360,7 @@ impl Scheduler {
                 budget >> 20
             )));
         }
-        self.make_room(&model.id, memory_bytes, budget)?;
+        let reservation = self.reserve(&model.id, memory_bytes, budget)?;
 
         let events = self.events.clone();
         let model_id = model.id.clone();
@@ -345,35 +393,42 @@ impl Scheduler {
             queued: 0,
             active: 0,
         };
-        self.map().insert(model.id.clone(), Loaded { handle, prompter, info, last_used: Instant::now() });
-        Ok(())
+        let pins = Arc::new(AtomicUsize::new(0));
+        let pin = Pin::new(&pins);
+        self.map().insert(model.id.clone(), Loaded { handle, prompter, info, last_used: Instant::now(), pins });
+        drop(reservation);
+        Ok(pin)
     }
 
-    /// Unloads idle models, least recently used first, until `needed` more bytes fit in `budget`.
-    fn make_room(&self, loading: &str, needed: u64, budget: u64) -> Result<()> {
+    /// Reserves `needed` bytes for loading `loading`, unloading idle models (least recently used first) until they
+    /// fit in `budget` beside the loaded models and the other loads in progress. The reservation ends when the
+    /// returned guard is dropped (once the model is in the loaded map, or its load failed).
+    fn reserve(&self, loading: &str, needed: u64, budget: u64) -> Result<Reservation<'_>> {
         let mut map = self.map();
         loop {
-            let used: u64 = map.values().map(|l| l.info.memory_bytes).sum();
-            if used + needed <= budget || map.is_empty() {
-                return Ok(());
+            let reserved: u64 = {
+                let r = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+                r.iter().filter(|(id, _)| id.as_str() != loading).map(|(_, bytes)| bytes).sum()
+            };
+            let used: u64 = map.values().map(|l| l.info.memory_bytes).sum::<u64>() + reserved;
+            if used + needed <= budget {
+                self.reserved.lock().unwrap_or_else(|p| p.into_inner()).insert(loading.to_owned(), needed);
+                return Ok(Reservation(self, loading.to_owned()));
             }
-            let idle = map
-                .iter()
-                .filter(|(_, l)| {
-                    l.handle.stats.active.load(Ordering::SeqCst) == 0
-                        && l.handle.stats.queued.load(Ordering::SeqCst) == 0
-                })
-                .min_by_key(|(_, l)| l.last_used)
-                .map(|(id, _)| id.clone());
+            let idle = map.iter().filter(|(_, l)| l.idle()).min_by_key(|(_, l)| l.last_used).map(|(id, _)| id.clone());
             let Some(victim) = idle else {
-                return Err(Error::Overloaded(format!(
-                    "not enough memory to load '{loading}' while the other loaded models are busy"
-                )));
+                let why = if reserved > 0 && map.values().all(Loaded::idle) {
+                    "while other models are loading"
+                } else {
+                    "while the other loaded models are busy"
+                };
+                return Err(Error::Overloaded(format!("not enough memory to load '{loading}' {why}")));
             };
             if let Some(l) = map.remove(&victim) {
                 tracing::info!(model = %victim, "unloading the least recently used model to make room");
                 drop(map);
                 l.handle.shutdown();
+                self.events.emit(Event::ModelState { model_id: victim, state: ModelState::Stopped });
                 map = self.map();
             }
         }
@@ -485,7 +540,7 @@ mod tests {
 
         scheduler.load(&model_file("tiny"), path.clone()).await.unwrap();
         assert!(scheduler.is_loaded("tiny") && scheduler.loading().is_empty());
-        let prompter = scheduler.prompter("tiny").unwrap();
+        let (prompter, _pin) = scheduler.pin("tiny").unwrap();
         assert_eq!(prompter.context, 64);
         let [loaded] = &scheduler.list()[..] else { panic!("{:?}", scheduler.list()) };
         let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2; // K and V, 2 layers, 2 kv heads of 8, f32, 64 tokens, 2 slots
@@ -540,5 +595,86 @@ mod tests {
             })
             .collect();
         assert_eq!(codes, ["bad loading 0", "bad failed invalid_gguf", "tiny loading 0", "tiny failed overloaded"]);
+    }
+
+    /// Room for one tiny model: the memory its load needs, and a budget that holds one and not two.
+    fn one_model_budget(path: &std::path::Path) -> (u64, u64) {
+        let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2;
+        let one = std::fs::metadata(path).unwrap().len() + kv_bytes;
+        (one, one + one / 2)
+    }
+
+    /// A model pinned by a request that has not been queued yet is not evicted for another (that load is
+    /// refused); once the pin is gone the idle model is evicted, with a `stopped` event. Without pins a model
+    /// just loaded for a request looked idle and was unloaded before the request reached it.
+    #[tokio::test]
+    async fn a_pinned_model_is_not_evicted_and_an_idle_one_is_with_an_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        tiny::writer().write_to(&a).unwrap();
+        std::fs::copy(&a, &b).unwrap();
+        let (_, budget) = one_model_budget(&a);
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let config = InferenceConfig::default().with_device(DeviceChoice::Cpu).with_memory_budget(budget);
+        let scheduler = Scheduler::new(config, bus);
+
+        let pin = scheduler.load(&model_file("a"), a.clone()).await.unwrap();
+        let err = scheduler.load(&model_file("b"), b.clone()).await.unwrap_err();
+        assert_eq!(err.code(), "overloaded", "{err}");
+        assert!(scheduler.is_loaded("a") && !scheduler.is_loaded("b"));
+
+        drop(pin);
+        let _b = scheduler.load(&model_file("b"), b).await.unwrap();
+        assert!(!scheduler.is_loaded("a") && scheduler.is_loaded("b"));
+        let stopped: Vec<_> = states(&mut events).into_iter().filter(|(_, s)| *s == ModelState::Stopped).collect();
+        assert_eq!(stopped, [("a".to_owned(), ModelState::Stopped)]);
+    }
+
+    /// A load in progress holds its memory: another load that would not fit beside it is refused rather than
+    /// both loading over the budget, and fits once the reservation is gone.
+    #[tokio::test]
+    async fn a_load_in_progress_reserves_its_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gguf");
+        tiny::writer().write_to(&path).unwrap();
+        let (one, budget) = one_model_budget(&path);
+        let config = InferenceConfig::default().with_device(DeviceChoice::Cpu).with_memory_budget(budget);
+        let scheduler = Scheduler::new(config, EventBus::new());
+
+        let loading = scheduler.reserve("other", one, budget).unwrap();
+        let err = scheduler.load(&model_file("tiny"), path.clone()).await.unwrap_err();
+        assert_eq!(err.code(), "overloaded");
+        assert!(err.to_string().contains("while other models are loading"), "{err}");
+        assert!(!scheduler.is_loaded("tiny"));
+        drop(loading);
+        let _pin = scheduler.load(&model_file("tiny"), path).await.unwrap();
+        assert!(scheduler.is_loaded("tiny"));
+        assert!(scheduler.reserved.lock().unwrap().is_empty(), "a finished load keeps no reservation");
+    }
+
+    /// Two loads at once of models that do not fit together: never both (whichever order they reach the
+    /// budget in), and the one refused says why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_loads_at_once_never_exceed_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        tiny::writer().write_to(&a).unwrap();
+        std::fs::copy(&a, &b).unwrap();
+        let (_, budget) = one_model_budget(&a);
+        for _ in 0..20 {
+            let config = InferenceConfig::default().with_device(DeviceChoice::Cpu).with_memory_budget(budget);
+            let scheduler = Arc::new(Scheduler::new(config, EventBus::new()));
+            let load = |id: &'static str, path: &std::path::Path| {
+                let (scheduler, path) = (scheduler.clone(), path.to_owned());
+                tokio::spawn(async move { scheduler.load(&model_file(id), path).await })
+            };
+            let (ra, rb) = (load("a", &a), load("b", &b));
+            let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+            assert!(ra.is_ok() != rb.is_ok(), "exactly one of two loads fits: {ra:?} / {rb:?}");
+            let refused = ra.err().or(rb.err()).unwrap();
+            assert_eq!(refused.code(), "overloaded", "{refused}");
+            assert!(scheduler.list().iter().map(|m| m.memory_bytes).sum::<u64>() <= budget);
+        }
     }
 }

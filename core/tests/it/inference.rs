@@ -359,6 +359,37 @@ async fn remote_models_stream_from_the_configured_engine() {
     assert_eq!(jan.inference().engine_settings("openai").await.unwrap().api_key, "sk-test-123456");
 }
 
+/// What an upstream refused once stays left out of the next requests to that engine (one engine per engine name
+/// and settings, not one per request), until the settings change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parameter_an_upstream_refused_stays_left_out_across_requests() {
+    let upstream = fake_openai::FakeOpenAi::start().await;
+    upstream.reply(
+        "/v1/chat/completions",
+        fake_openai::Reply::json(400, json!({"error": {"message": "Unrecognized request argument supplied: stream_options", "type": "invalid_request_error", "param": null, "code": null}})),
+    );
+    upstream.reply("/v1/chat/completions", fake_openai::Reply::Stream(fake_openai::Script::chat(&["ok"])));
+    let (_dir, jan) = common::open_temp().await;
+    let remote: ModelFile = serde_json::from_value(json!({"id": "gpt-4o-mini", "engine": "openai"})).unwrap();
+    jan.models().create(remote).await.unwrap();
+    jan.inference().set_engine_settings("openai", &upstream.base_url(), "sk-first-123456").await.unwrap();
+    let ask = || ChatCompletionRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) };
+    for _ in 0..2 {
+        let (deltas, _) = drain(jan.inference().chat(ask()).await.unwrap()).await;
+        assert_eq!(deltas.concat(), "ok");
+    }
+    let sent = upstream.requests();
+    assert_eq!(sent.len(), 3, "one refusal, then one request per chat");
+    assert!(sent[0].body.get("stream_options").is_some());
+    assert!(sent[2].body.get("stream_options").is_none(), "the second chat forgot the refusal: {}", sent[2].body);
+
+    // New settings, a new engine: the new key is used (and the refusal is learnt again if it still holds).
+    jan.inference().set_engine_settings("openai", &upstream.base_url(), "sk-second-123456").await.unwrap();
+    drain(jan.inference().chat(ask()).await.unwrap()).await;
+    let last = upstream.requests().pop().unwrap();
+    assert_eq!(last.header("authorization"), Some("Bearer sk-second-123456"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_calls_from_the_real_model_come_out_typed() {
     let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
