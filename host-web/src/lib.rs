@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use jan_server::config::{Config, LogFormat};
+use jan_server::connection::{BoundedSend, HYPER_BUFFER};
 use jan_server::{AppState, app};
 
 #[tokio::main]
@@ -44,36 +45,36 @@ async fn main() -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
+    // Requests in flight get GRACE to finish after the signal; then the server stops anyway.
     let router = app(state);
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            shutdown.cancelled().await;
+            handle.graceful_shutdown(Some(GRACE));
+        }
+    });
 
     match tls {
         None => {
-            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
             tracing::info!(address = %listener.local_addr()?, "listening (http)");
-            let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-            tokio::select! {
-                served = serve => served?,
-                () = grace_over(&shutdown) => {}
-            }
+            let mut server = axum_server::from_tcp(listener)?.acceptor(BoundedSend).handle(handle);
+            server.http_builder().http1().max_buf_size(HYPER_BUFFER);
+            server.serve(service).await?;
         }
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
                 .await
                 .context("reading the TLS certificate and key")?;
-            let handle = axum_server::Handle::new();
-            let on_signal = handle.clone();
-            let signalled = shutdown.clone();
-            tokio::spawn(async move {
-                signalled.cancelled().await;
-                on_signal.graceful_shutdown(Some(GRACE));
-            });
             tracing::info!(address = %addr, "listening (https)");
-            axum_server::bind_rustls(addr, tls)
-                .handle(handle)
-                .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-                .await?;
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(BoundedSend);
+            let mut server = axum_server::bind(addr).acceptor(acceptor).handle(handle);
+            server.http_builder().http1().max_buf_size(HYPER_BUFFER);
+            server.serve(service).await?;
         }
     }
     tracing::info!("stopped");
@@ -82,13 +83,6 @@ async fn main() -> anyhow::Result<()> {
 
 /// How long requests in flight (a generation, a download upload) may run on after the shutdown signal.
 const GRACE: Duration = Duration::from_secs(30);
-
-/// Resolves `GRACE` after the shutdown began, so that a stuck connection cannot keep the process alive.
-async fn grace_over(shutdown: &tokio_util::sync::CancellationToken) {
-    shutdown.cancelled().await;
-    tokio::time::sleep(GRACE).await;
-    tracing::warn!("requests still in flight {} s after the shutdown signal: stopping anyway", GRACE.as_secs());
-}
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -19,4 +19,5 @@ mod openai_python;
 mod openapi_routes;
 mod request_table;
 mod server_process;
+mod stalled_client;
 mod tool_calls;
