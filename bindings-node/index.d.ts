@@ -37,6 +37,11 @@ owned_by: string,
  */
 status?: CatalogStatus, 
 /**
+ * While the model is loaded: its device, the context of each of its slots, how many slots (requests at
+ * once), its memory and its queue.
+ */
+loaded?: LoadedModel, 
+/**
  * Always `"model"`.
  */
 object: string, 
@@ -885,8 +890,8 @@ export interface OpenOptions {
   /** Requests that may wait per model before new ones are refused with `overloaded`. Default: 16. */
   queueSize?: number
   /**
-   * Requests each model generates at once (a model.json's `n_parallel` wins). Default: 4, fewer when memory is
-   * short.
+   * Requests each model generates at once (a model.json's `n_parallel` wins). Default: 16 on the CPU, 4 on a
+   * GPU, fewer when memory is short.
    */
   parallel?: number
   /** Seconds a consumer may leave its tokens unread before its generation is cancelled. Default: 60. */

@@ -37,6 +37,11 @@ owned_by: string,
  */
 status?: CatalogStatus, 
 /**
+ * While the model is loaded: its device, the context of each of its slots, how many slots (requests at
+ * once), its memory and its queue.
+ */
+loaded?: LoadedModel, 
+/**
  * Always `"model"`.
  */
 object: string, 

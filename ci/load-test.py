@@ -18,6 +18,9 @@ runs it on a device whose name starts with `cuda` (`loaded_models[].device` of G
 the loaded models) and, for a CUDA device, that GET /api/system lists a GPU (`gpus`); both responses go into
 the JSON, and a mismatch fails the run. --json writes every figure (also when the run fails).
 
+--llama-server BIN runs the same load against llama.cpp's server instead (`BIN -m MODEL --host 127.0.0.1 --port P`,
+its defaults otherwise, plus any --llama-arg), for the comparison in the same run on the same machine.
+
 Exit status: 0 pass, 1 a client failed or hung or the device check failed, 2 the server or the warm-up failed.
 """
 import argparse
@@ -311,6 +314,9 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="write every figure here")
     parser.add_argument("--server-log", metavar="FILE", help="the server's stdout and stderr (default: discarded)")
     parser.add_argument("--health-timeout", type=float, default=60, help="seconds to wait for the server to listen")
+    parser.add_argument("--llama-server", metavar="BIN", help="load llama.cpp's server instead of jan-server")
+    parser.add_argument("--llama-arg", action="append", default=[], metavar="ARG",
+                        help="an extra argument for llama-server (repeatable), e.g. --llama-arg=-nr")
     args = parser.parse_args()
 
     if args.clients_list:
@@ -335,7 +341,8 @@ def main():
         "generated_by": "ci/load-test.py",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model_file": str(args.model_file), "model": pathlib.Path(args.model_file).name,
-        "server": args.server, "server_env": server_env,
+        "server": args.llama_server or args.server, "server_env": server_env,
+        "llama_server_args": args.llama_arg if args.llama_server else None,
         "slots": slots if slots is not None else "auto", "queue": queue, "ctx": args.ctx,
         "max_tokens": args.max_tokens, "client_counts": counts, "expect_device": args.expect_device,
         "rounds": [],
@@ -369,9 +376,13 @@ def main():
     status = 2
     try:
         try:
+            if args.llama_server:
+                command = [args.llama_server, "-m", str(args.model_file), "--host", "127.0.0.1", "--port", str(port),
+                           *args.llama_arg]
+            else:
+                command = [args.server, "--data-folder", str(folder), "--port", str(port), "--queue-size", str(queue)]
             server = subprocess.Popen(
-                [args.server, "--data-folder", str(folder), "--port", str(port), "--queue-size", str(queue)],
-                env=env, stdout=log, stderr=subprocess.STDOUT if args.server_log else subprocess.DEVNULL,
+                command, env=env, stdout=log, stderr=subprocess.STDOUT if args.server_log else subprocess.DEVNULL,
             )
         except OSError as e:
             report["error"] = f"cannot start {args.server}: {e}"
@@ -416,7 +427,10 @@ def main():
     if status == 0 and bad:
         status = 1
     if args.clients_list:
-        print(f"model            {report['model']} (slots {report['slots']}, queue {queue}, ctx {args.ctx})")
+        if args.llama_server:
+            print(f"model            {report['model']} on llama.cpp's server ({' '.join(args.llama_arg) or 'its defaults'})")
+        else:
+            print(f"model            {report['model']} (slots {report['slots']}, queue {queue}, ctx {args.ctx})")
         print(f"server env       {' '.join(f'{k}={v}' for k, v in server_env.items()) or '(none)'}")
         print(f"max_tokens       {args.max_tokens}; RSS {report.get('idle_rss_mib', 0):.0f} MiB idle after warm-up, "
               f"{report.get('peak_rss_mib', 0):.0f} MiB peak")

@@ -33,8 +33,8 @@ pub struct OpenOptions {
     pub device: Option<String>,
     /// Requests that may wait per model before new ones are refused with `overloaded`. Default: 16.
     pub queue_size: Option<u32>,
-    /// Requests each model generates at once (a model.json's `n_parallel` wins). Default: 4, fewer when memory is
-    /// short.
+    /// Requests each model generates at once (a model.json's `n_parallel` wins). Default: 16 on the CPU, 4 on a
+    /// GPU, fewer when memory is short.
     pub parallel: Option<u32>,
     /// Seconds a consumer may leave its tokens unread before its generation is cancelled. Default: 60.
     pub stall_timeout_secs: Option<u32>,
@@ -122,13 +122,21 @@ impl Jan {
     #[napi(ts_return_type = "Promise<Model[]>")]
     pub fn list_models<'env>(&self, env: &'env Env) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { json_of(&jan.models().list().await?.iter().map(ModelView::of).collect::<Vec<_>>()) })
+        spawn(env, async move {
+            let loaded = jan.inference().loaded();
+            json_of(
+                &jan.models().list().await?.iter().map(|m| ModelView::of(m).with_loaded(&loaded)).collect::<Vec<_>>(),
+            )
+        })
     }
 
     #[napi(ts_return_type = "Promise<Model>")]
     pub fn get_model<'env>(&self, env: &'env Env, id: String) -> Json<'env> {
         let jan = self.jan.clone();
-        spawn(env, async move { json_of(&ModelView::of(&jan.models().get(&id).await?)) })
+        spawn(env, async move {
+            let model = jan.models().get(&id).await?;
+            json_of(&ModelView::of(&model).with_loaded(&jan.inference().loaded()))
+        })
     }
 
     /// Adds a model.json (a remote engine's model, usually).

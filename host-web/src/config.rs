@@ -70,7 +70,8 @@ pub struct Config {
     pub queue_size: usize,
 
     /// Requests each model generates at once (its slots, each with a KV cache of the whole context): a number, or
-    /// `auto` (4, fewer when the memory budget cannot hold their caches). A model.json's `n_parallel` wins.
+    /// `auto` (16 on the CPU, 4 on a GPU; fewer when the memory budget cannot hold their caches). A model.json's
+    /// `n_parallel` wins.
     #[arg(long, env = "JAN_PARALLEL", default_value = "auto")]
     pub parallel: Parallel,
 

@@ -29,6 +29,10 @@ pub struct ModelView {
     /// Catalog entries only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CatalogStatus>,
+    /// While the model is loaded: its device, the context of each of its slots, how many slots (requests at
+    /// once), its memory and its queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loaded: Option<LoadedModel>,
 }
 
 impl ModelView {
@@ -37,7 +41,13 @@ impl ModelView {
         model.object = "model".to_owned();
         model.created.get_or_insert(0);
         let owned_by = model.metadata.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "jan".into());
-        ModelView { model, owned_by, status: None }
+        ModelView { model, owned_by, status: None, loaded: None }
+    }
+
+    /// The view with how the model runs, when `loaded` (from `jan.inference().loaded()`) lists it.
+    pub fn with_loaded(mut self, loaded: &[LoadedModel]) -> Self {
+        self.loaded = loaded.iter().find(|l| l.model_id == self.model.id).cloned();
+        self
     }
 }
 

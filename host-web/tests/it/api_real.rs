@@ -61,6 +61,10 @@ async fn openai_chat_and_text_completions_on_the_real_model() {
     assert_eq!(models["object"], "list");
     let listed = models["data"].as_array().unwrap().iter().find(|m| m["id"] == MODEL).expect("model listed");
     assert_eq!(listed["object"], "model");
+    // Loaded: where it runs, the context of each slot and how many slots (the data folder's model.json: 2048, 2).
+    let loaded = &listed["loaded"];
+    assert_eq!((&loaded["device"], &loaded["context"], &loaded["slots"]), (&json!("cpu"), &json!(2048), &json!(2)));
+    assert_eq!(get(&client, &server, &format!("/v1/models/{MODEL}")).await["loaded"]["context"], 2048);
 
     // Greedy, not streamed: cut by max_tokens, with usage.
     let prompt = "Write two sentences about the sea.";

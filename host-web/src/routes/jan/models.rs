@@ -35,11 +35,13 @@ pub fn routes() -> Routes {
 }
 
 async fn list_models(State(state): State<AppState>) -> ApiResult<Json<List<ModelView>>> {
-    Ok(Json(List::of(state.jan.models().list().await?.iter().map(ModelView::of).collect())))
+    let loaded = state.jan.inference().loaded();
+    Ok(Json(List::of(state.jan.models().list().await?.iter().map(|m| ModelView::of(m).with_loaded(&loaded)).collect())))
 }
 
 async fn get_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ModelView>> {
-    Ok(Json(ModelView::of(&state.jan.models().get(&id).await?)))
+    let model = state.jan.models().get(&id).await?;
+    Ok(Json(ModelView::of(&model).with_loaded(&state.jan.inference().loaded())))
 }
 
 async fn delete_model(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<views::Deleted>> {
