@@ -292,6 +292,7 @@ fn operation(o: &Operation) -> Value {
     auth::ApiKey,
     views::List<auth::ApiKey>,
     crate::routes::health::Health,
+    crate::routes::health::ModelDevice,
 )))]
 struct Schemas;
 

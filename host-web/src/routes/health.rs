@@ -15,6 +15,16 @@ pub struct Health {
     pub status: String,
     pub models_loaded: Vec<String>,
     pub models_loading: Vec<String>,
+    /// Where each loaded model runs (`cpu`, `cuda:0`), so that a check can tell a GPU server that fell back to
+    /// the CPU.
+    pub devices: Vec<ModelDevice>,
+}
+
+/// A loaded model and its device.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelDevice {
+    pub model_id: String,
+    pub device: String,
 }
 
 pub fn routes() -> Routes {
@@ -26,10 +36,13 @@ pub fn routes() -> Routes {
 /// balancer must not take it out of service.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let inference = state.jan.inference();
-    let loaded: Vec<String> = inference.loaded().into_iter().map(|m| m.model_id).collect();
-    let loading = inference.loading();
-    let status = if loading.is_empty() { "ready" } else { "loading" };
-    (StatusCode::OK, axum::Json(Health { status: status.into(), models_loaded: loaded, models_loading: loading }))
+    let loaded = inference.loaded();
+    let devices =
+        loaded.iter().map(|m| ModelDevice { model_id: m.model_id.clone(), device: m.device.clone() }).collect();
+    let models_loaded = loaded.into_iter().map(|m| m.model_id).collect();
+    let models_loading = inference.loading();
+    let status = if models_loading.is_empty() { "ready" } else { "loading" };
+    (StatusCode::OK, axum::Json(Health { status: status.into(), models_loaded, models_loading, devices }))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

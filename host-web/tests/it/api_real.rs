@@ -55,6 +55,7 @@ async fn openai_chat_and_text_completions_on_the_real_model() {
     assert!(seen_loading, "/health never said `loading`");
     let health = get(&client, &server, "/health").await;
     assert_eq!((&health["status"], &health["models_loaded"]), (&json!("ready"), &json!([MODEL])));
+    assert_eq!(health["devices"], json!([{"model_id": MODEL, "device": "cpu"}]));
 
     // The model the desktop app left in the folder is listed as it is.
     let models = get(&client, &server, "/v1/models").await;
