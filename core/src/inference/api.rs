@@ -203,8 +203,9 @@ impl InferenceApi {
             let pinned = match self.inner.scheduler.pin(&model.id) {
                 Some(found) => Some(found),
                 None => {
-                    let pin = self.load_model(model.clone()).await?;
-                    self.inner.scheduler.pin(&model.id).map(|(prompter, again)| (prompter, pin.unwrap_or(again)))
+                    // The load's own pin holds the model until this one is taken.
+                    let _loaded = self.load_model(model.clone()).await?;
+                    self.inner.scheduler.pin(&model.id)
                 }
             };
             // Not loaded after all: unloaded by hand since (a pin does not stop `unload`).

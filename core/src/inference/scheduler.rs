@@ -442,8 +442,7 @@ impl Scheduler {
             if let Some(l) = map.remove(&victim) {
                 tracing::info!(model = %victim, "unloading the least recently used model to make room");
                 drop(map);
-                l.handle.shutdown();
-                self.events.emit(Event::ModelState { model_id: victim, state: ModelState::Stopped });
+                self.stopped(victim, l);
                 map = self.map();
             }
         }
@@ -455,13 +454,18 @@ impl Scheduler {
         let removed = self.map().remove(model_id);
         match removed {
             Some(l) => {
-                l.handle.shutdown();
-                let model_id = model_id.to_owned();
-                self.events.emit(Event::ModelState { model_id, state: ModelState::Stopped });
+                self.stopped(model_id.to_owned(), l);
                 true
             }
             None => false,
         }
+    }
+
+    /// Stops the engine of a model taken out of the loaded map (its in-flight requests end as cancelled) and
+    /// publishes `model_state` stopped.
+    fn stopped(&self, model_id: String, loaded: Loaded) {
+        loaded.handle.shutdown();
+        self.events.emit(Event::ModelState { model_id, state: ModelState::Stopped });
     }
 }
 
@@ -559,14 +563,14 @@ mod tests {
         let (prompter, _pin) = scheduler.pin("tiny").unwrap();
         assert_eq!(prompter.context, 64);
         let [loaded] = &scheduler.list()[..] else { panic!("{:?}", scheduler.list()) };
-        let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2; // K and V, 2 layers, 2 kv heads of 8, f32, 64 tokens, 2 slots
+        let (memory_bytes, _) = one_model_budget(&path);
         let expected = LoadedModel {
             model_id: "tiny".into(),
             architecture: "llama".into(),
             device: "cpu".into(),
             context: 64,
             slots: 2,
-            memory_bytes: std::fs::metadata(&path).unwrap().len() + kv_bytes,
+            memory_bytes,
             queued: 0,
             active: 0,
         };
@@ -615,7 +619,7 @@ mod tests {
 
     /// Room for one tiny model: the memory its load needs, and a budget that holds one and not two.
     fn one_model_budget(path: &std::path::Path) -> (u64, u64) {
-        let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2;
+        let kv_bytes = 2 * 2 * 2 * 8 * 4 * 64 * 2; // K and V, 2 layers, 2 kv heads of 8, f32, 64 tokens, 2 slots
         let one = std::fs::metadata(path).unwrap().len() + kv_bytes;
         (one, one + one / 2)
     }

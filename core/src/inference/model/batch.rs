@@ -175,16 +175,7 @@ mod tests {
         model.forward_batch(&[9, 10], &mut refs).unwrap();
         let sections = profile::take();
         profile::set_enabled(false);
-        for s in [
-            Section::Prepare,
-            Section::Embed,
-            Section::AttentionProjections,
-            Section::KvCache,
-            Section::AttentionMath,
-            Section::FeedForward,
-            Section::Logits,
-            Section::ToHost,
-        ] {
+        for s in Section::ALL {
             let runs = sections.iter().find(|(x, _, _)| *x == s).map_or(0, |&(_, _, n)| n);
             assert!(runs > 0, "{} was not timed: {sections:?}", s.name());
         }
