@@ -30,9 +30,15 @@ use super::tool_calls::{ToolCallParser, ToolParse};
 use super::types::{Completion, FinishReason, SamplingParams, StreamItem, Timings, ToolCall, Usage};
 use crate::error::{Error, Result};
 
-/// Prompt tokens processed per step: large enough for efficient matrix products, small enough that other slots
-/// and cancellation are served often.
+/// Prompt tokens of one request processed per pass: large enough for efficient matrix products, small enough
+/// that other slots and cancellation are served often. Chunks end at multiples of it: where a chunk ends changes
+/// the rounding of its attention (the products run over the positions up to its end), so fixed ends keep a
+/// request's numbers independent of what else the engine runs.
 const PROMPT_CHUNK: usize = 256;
+
+/// Prompt tokens of all requests processed per pass (their chunks run together, see [`Engine::prefill`]): the
+/// slots that decode wait for that pass, so it bounds the pause between their tokens.
+const PROMPT_BUDGET: usize = 512;
 
 /// A request in the queue, its prompt already tokenized.
 #[derive(Debug)]
@@ -150,11 +156,19 @@ struct Active {
 
 /// What a slot's step came to.
 enum Step {
-    /// More to do (a prompt chunk ran).
+    /// Nothing to do.
     Continue,
+    /// Prompt tokens other than the last are left: they run in the next prompt pass.
+    Prompt,
     /// The request is over.
     Finished(FinishReason),
-    /// A token was emitted; it runs in the next decoding pass.
+    /// A token to run in the next decoding pass: one just emitted, or the prompt's last.
+    Run(u32),
+}
+
+/// The work a slot's step leaves for the passes.
+enum Work {
+    Prompt,
     Run(u32),
 }
 
@@ -191,8 +205,9 @@ impl Engine {
                 self.stats.queued.fetch_sub(1, Ordering::SeqCst);
             }
             self.drain();
-            // Prompt chunks run slot by slot; the slots that decode run their next tokens in one pass. A slot whose
-            // consumer is behind waits (its items stay in its outbox).
+            // The slots' prompt chunks run in one pass, then the slots that decode run their next tokens in
+            // another. A slot whose consumer is behind waits (its items stay in its outbox).
+            let mut prompts = Vec::new();
             let mut decoding = Vec::new();
             let mut stepped = false;
             for i in 0..self.slots.len() {
@@ -200,9 +215,14 @@ impl Engine {
                     continue;
                 }
                 stepped = true;
-                if let Some(token) = self.step(i) {
-                    decoding.push((i, token));
+                match self.step(i) {
+                    Some(Work::Prompt) => prompts.push(i),
+                    Some(Work::Run(token)) => decoding.push((i, token)),
+                    None => {}
                 }
+            }
+            if !prompts.is_empty() {
+                self.prefill(prompts);
             }
             if !decoding.is_empty() {
                 self.decode(&decoding);
@@ -325,12 +345,13 @@ impl Engine {
         self.retire(outbox);
     }
 
-    /// One unit of work for slot `i`: a prompt chunk, or one generated token. Returns the token to run next
-    /// when the slot decodes (see [`Engine::decode`]).
-    fn step(&mut self, i: usize) -> Option<u32> {
+    /// Slot `i`'s next step: a token sampled and emitted, or the request finished. Returns the work it leaves
+    /// for the passes: prompt to process ([`Engine::prefill`]) or a token to run ([`Engine::decode`]).
+    fn step(&mut self, i: usize) -> Option<Work> {
         match self.try_step(i) {
             Ok(Step::Continue) => None,
-            Ok(Step::Run(token)) => Some(token),
+            Ok(Step::Prompt) => Some(Work::Prompt),
+            Ok(Step::Run(token)) => Some(Work::Run(token)),
             Ok(Step::Finished(reason)) => {
                 if let Some(active) = self.slots[i].job.take() {
                     self.stats.active.fetch_sub(1, Ordering::SeqCst);
@@ -357,6 +378,52 @@ impl Engine {
         }
     }
 
+    /// Runs the next prompt chunks of `slots` in one forward pass, within [`PROMPT_BUDGET`] tokens: requests
+    /// admitted first go first, so a burst of new requests gets its first tokens in arrival order rather than
+    /// all of them late. A chunk that does not fit whole waits for the next pass (it is never cut: see
+    /// [`PROMPT_CHUNK`]).
+    fn prefill(&mut self, mut slots: Vec<usize>) {
+        slots.sort_by_key(|&i| self.slots[i].job.as_ref().map(|a| a.started));
+        let waiting: Vec<(usize, usize, usize)> = slots
+            .into_iter()
+            .filter_map(|i| self.slots[i].job.as_ref().map(|a| (i, a.processed, a.tokens.len() - 1)))
+            .collect();
+        let mut plan = plan_chunks(&waiting, PROMPT_BUDGET);
+        if plan.is_empty() {
+            return;
+        }
+        // In slot order, to pair chunks with caches.
+        plan.sort_by_key(|&(i, _, _)| i);
+        let mut chunks: Vec<&[u32]> = Vec::with_capacity(plan.len());
+        let mut caches: Vec<&mut KvCache> = Vec::with_capacity(plan.len());
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Some(&(_, from, to)) = plan.iter().find(|(p, _, _)| *p == i) else { continue };
+            let Slot { cache, job } = slot;
+            if let Some(a) = job.as_ref() {
+                chunks.push(&a.tokens[from..to]);
+                caches.push(cache);
+            }
+        }
+        let result = self.parts.model.forward_chunks(&chunks, &mut caches);
+        drop((chunks, caches));
+        match result {
+            Ok(()) => {
+                for (i, from, to) in plan {
+                    if let Some(a) = self.slots[i].job.as_mut() {
+                        a.processed = to;
+                    }
+                    self.stats.prompt_tokens.fetch_add(to - from, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (i, _, _) in plan {
+                    self.fail(i, Error::Engine(message.clone()));
+                }
+            }
+        }
+    }
+
     /// Runs the next token of each decoding slot (`(slot, token)`, slots in increasing order) in one forward
     /// pass: the weights are read once for all of them. Each gets the logits it would get alone (on the CPU,
     /// bit for bit), so a seeded request repeats exactly whoever else is decoding.
@@ -374,6 +441,7 @@ impl Engine {
                 for (&(i, _), logits) in batch.iter().zip(logits) {
                     if let Some(a) = self.slots[i].job.as_mut() {
                         a.logits = Some(logits);
+                        a.prompt_done.get_or_insert_with(Instant::now);
                     }
                 }
             }
@@ -388,7 +456,6 @@ impl Engine {
     }
 
     fn try_step(&mut self, i: usize) -> Result<Step> {
-        let model = &self.parts.model;
         let tokenizer = &self.parts.prompter.tokenizer;
         let stats = &self.stats;
         let slot = &mut self.slots[i];
@@ -396,19 +463,16 @@ impl Engine {
         if a.outbox.sender().is_cancelled() {
             return Ok(Step::Finished(FinishReason::Cancelled));
         }
-        if a.processed < a.tokens.len() {
-            // The last prompt token always runs alone, as a decode step does: its logits then do not depend on
-            // how much of the prompt came from the cache, so a seeded request repeats exactly.
-            let last = a.tokens.len() - 1;
-            let end = if a.processed < last { (a.processed + PROMPT_CHUNK).min(last) } else { a.tokens.len() };
-            let logits = model.forward(&a.tokens[a.processed..end], &mut slot.cache)?;
-            stats.prompt_tokens.fetch_add(end - a.processed, Ordering::Relaxed);
-            a.processed = end;
-            if end == a.tokens.len() {
-                a.logits = Some(logits.to_vec1::<f32>().map_err(super::model::engine_err)?);
-                a.prompt_done = Some(Instant::now());
-            }
-            return Ok(Step::Continue);
+        let last = a.tokens.len() - 1;
+        if a.processed < last {
+            return Ok(Step::Prompt);
+        }
+        if a.processed == last {
+            // The prompt's last token runs in the decoding pass, as a generated token does: its logits then do not
+            // depend on how much of the prompt came from the cache, so a seeded request repeats exactly.
+            a.processed = a.tokens.len();
+            stats.prompt_tokens.fetch_add(1, Ordering::Relaxed);
+            return Ok(Step::Run(a.tokens[last]));
         }
         let Some(mut logits) = a.logits.take() else {
             return Err(Error::Engine("no logits to sample from".into()));
@@ -514,6 +578,25 @@ fn finish(mut a: Active, mut reason: FinishReason) -> Outbox {
     a.outbox
 }
 
+/// The chunks a prompt pass runs, `(slot, from, to)`, given the requests with prompt left as `(slot, processed,
+/// last)` in admission order: each its next chunk, up to the next multiple of [`PROMPT_CHUNK`] (never past the
+/// prompt's last token, which a decoding pass runs), while `budget` tokens last. The first always runs; a later
+/// chunk that does not fit whole is left for the next pass, never cut.
+fn plan_chunks(waiting: &[(usize, usize, usize)], budget: usize) -> Vec<(usize, usize, usize)> {
+    let mut left = budget;
+    let mut plan = Vec::new();
+    for &(slot, processed, last) in waiting {
+        let end = ((processed / PROMPT_CHUNK + 1) * PROMPT_CHUNK).min(last);
+        let n = end.saturating_sub(processed);
+        if n == 0 || (n > left && !plan.is_empty()) {
+            continue;
+        }
+        plan.push((slot, processed, end));
+        left = left.saturating_sub(n);
+    }
+    plan
+}
+
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -524,4 +607,32 @@ fn ms(d: Duration) -> f64 {
 
 fn per_second(n: u32, ms: f64) -> f64 {
     if ms > 0.0 { n as f64 * 1000.0 / ms } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PROMPT_BUDGET, PROMPT_CHUNK, plan_chunks};
+
+    /// Chunks end at multiples of the chunk size or at the prompt's last token, whatever else waits (their
+    /// ends change the rounding); the budget holds except for the first; a chunk that does not fit waits whole.
+    #[test]
+    fn prompt_chunks_end_at_fixed_places_and_share_the_budget() {
+        assert_eq!(PROMPT_BUDGET, 2 * PROMPT_CHUNK, "the cases below assume two whole chunks per pass");
+        let c = PROMPT_CHUNK;
+        // A short prompt first leaves less than a chunk for the third: it waits rather than being cut.
+        let plan = plan_chunks(&[(0, 0, 30), (1, 0, 600), (2, 0, 600), (3, 0, 20)], PROMPT_BUDGET);
+        assert_eq!(plan, vec![(0, 0, 30), (1, 0, c), (3, 0, 20)]);
+        // A prompt resumed from a cached prefix runs up to the next multiple, then whole chunks.
+        assert_eq!(plan_chunks(&[(5, 37, 700)], PROMPT_BUDGET), vec![(5, 37, c)]);
+        assert_eq!(plan_chunks(&[(5, c, 700)], PROMPT_BUDGET), vec![(5, c, 2 * c)]);
+        assert_eq!(plan_chunks(&[(5, 2 * c, 700)], PROMPT_BUDGET), vec![(5, 2 * c, 2 * c + 188)]);
+        // Nothing past the budget but the first, and nothing for a prompt with only its last token left.
+        assert_eq!(plan_chunks(&[(1, 0, 600), (2, 0, 600)], 100), vec![(1, 0, c)]);
+        assert_eq!(plan_chunks(&[(1, 10, 10), (2, 0, 5)], PROMPT_BUDGET), vec![(2, 0, 5)]);
+        for plan in [plan_chunks(&[(0, 3, 1000), (1, 250, 260), (2, 255, 900)], PROMPT_BUDGET)] {
+            for (_, from, to) in plan {
+                assert!(to > from && (to % c == 0 || to == 260), "{from}..{to}");
+            }
+        }
+    }
 }

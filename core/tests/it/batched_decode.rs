@@ -1,5 +1,6 @@
 //! One forward pass for several sequences' next tokens (`Model::forward_batch`, what the engine runs when
-//! several requests decode at once) gives each sequence exactly the logits it gets alone, on the real models.
+//! several requests decode at once), or for their prompt chunks (`Model::forward_chunks`, what it runs when several
+//! prompts wait), gives each sequence exactly what it gets alone, on the real models.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -70,6 +71,73 @@ fn gemma3_batched_decode_equals_one_at_a_time() {
 #[test]
 fn qwen2_batched_decode_equals_one_at_a_time() {
     check("qwen2.5-coder-0.5b-instruct.gguf");
+}
+
+/// Prompt chunks of three sequences in one pass store what each chunk stores alone: the logits of the next token
+/// then agree bit for bit. The sequences start at different positions (one empty, one past gemma's 512-token
+/// sliding window), one chunk is a single token (its own kernel), and a second pass follows the first. Host
+/// caches (the CPU's) and caches sharing a pool (a GPU's, here on the CPU) alike.
+fn chunks_check(model_file: &str) {
+    let path = common::test_model(model_file);
+    let info = read_info(&path, &ReadOptions::default()).unwrap();
+    let model = Model::load(&path, &info, &Device::Cpu, &mut |_| {}).unwrap();
+    for pooled in [false, true] {
+        chunks_on(&model, model_file, pooled);
+    }
+}
+
+fn chunks_on(model: &Model, model_file: &str, pooled: bool) {
+    let model_file = &format!("{model_file}{}", if pooled { " (pooled caches)" } else { "" });
+    let text = |base: u32, len: usize| -> Vec<u32> { (0..len as u32).map(|i| base + (i * 13) % 997).collect() };
+    let before: [Vec<u32>; 3] = [Vec::new(), text(1000, 530), text(2000, 9)];
+    let passes: [[Vec<u32>; 3]; 2] =
+        [[text(3000, 37), text(4000, 1), text(5000, 120)], [text(6000, 5), text(7000, 60), text(8000, 1)]];
+    let fresh = || -> Vec<KvCache> {
+        let mut caches = if pooled {
+            model.new_pooled_caches(before.len(), 800).unwrap()
+        } else {
+            before.iter().map(|_| model.new_cache(800).unwrap()).collect()
+        };
+        for (cache, p) in caches.iter_mut().zip(&before) {
+            if !p.is_empty() {
+                model.forward(p, cache).unwrap();
+            }
+        }
+        caches
+    };
+    let (mut alone, mut together) = (fresh(), fresh());
+    for chunks in &passes {
+        for (cache, c) in alone.iter_mut().zip(chunks) {
+            model.forward(c, cache).unwrap();
+        }
+        let slices: Vec<&[u32]> = chunks.iter().map(Vec::as_slice).collect();
+        let mut refs: Vec<&mut KvCache> = together.iter_mut().collect();
+        model.forward_chunks(&slices, &mut refs).unwrap();
+    }
+    for (i, (a, b)) in alone.iter_mut().zip(together.iter_mut()).enumerate() {
+        assert_eq!(a.tokens(), b.tokens(), "{model_file}: sequence {i}");
+        let la = model.forward(&[42], a).unwrap().to_vec1::<f32>().unwrap();
+        let lb = model.forward(&[42], b).unwrap().to_vec1::<f32>().unwrap();
+        let differ = la.iter().zip(&lb).filter(|(x, y)| x.to_bits() != y.to_bits()).count();
+        assert_eq!(differ, 0, "{model_file}: sequence {i}: {differ} logits differ after the chunks");
+    }
+    // A chunk that does not fit its cache is refused before anything runs.
+    let mut small = model.new_cache(4).unwrap();
+    let len = together[0].len();
+    let mut refs: Vec<&mut KvCache> = vec![&mut together[0], &mut small];
+    assert!(model.forward_chunks(&[&[1, 2], &[1, 2, 3, 4, 5]], &mut refs).is_err());
+    assert_eq!(together[0].len(), len);
+    assert!(model.forward_chunks(&[&[]], &mut [&mut small]).is_err(), "an empty chunk is refused");
+}
+
+#[test]
+fn gemma3_batched_prompt_chunks_equal_one_at_a_time() {
+    chunks_check("gemma-3-270m-q4_k_m.gguf");
+}
+
+#[test]
+fn qwen2_batched_prompt_chunks_equal_one_at_a_time() {
+    chunks_check("qwen2.5-coder-0.5b-instruct.gguf");
 }
 
 /// The device path (caches in one pool, a whole decoding step as one pass of tensor operations: what a GPU

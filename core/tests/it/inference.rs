@@ -131,6 +131,36 @@ async fn seeds_reproduce_and_stop_strings_are_never_emitted() {
     assert!(!deltas.concat().contains(&stop), "the stop string never reaches the consumer");
 }
 
+/// Requests sent together (their prompts processed in shared passes, two of them longer than a pass takes, and
+/// their tokens decoded in shared passes) get exactly what each gets alone: same seed, same text. Where the
+/// prompts' chunks end must not depend on the others (a short prompt first leaves less room in a pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_served_together_get_what_each_gets_alone() {
+    // Two servers, so that neither side finds the other's prompts in its caches.
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 4).await;
+    let (_dir2, fresh) = setup(InferenceConfig::default(), 2048, 4).await;
+    let sampled = |seed| SamplingParams { temperature: 1.0, seed: Some(seed), ..Default::default() };
+    let log =
+        |path: &str| format!("Summarise this log:\n{}", format!("GET /{path} 200 12ms from 10.0.0.7\n").repeat(60));
+    let (first, second) = (log("index.html"), log("about.html"));
+    let prompts = ["Name a colour.", first.as_str(), second.as_str(), "What is 17 times 3?"];
+    let mut alone = Vec::new();
+    for (i, p) in prompts.iter().enumerate() {
+        alone.push(drain(jan.inference().chat(chat(p, 12, sampled(i as u64))).await.unwrap()).await.1);
+    }
+    assert!(alone[1].usage.prompt_tokens > 600, "the long prompts take more than one pass");
+    let together = futures::future::join_all(prompts.iter().enumerate().map(|(i, p)| {
+        let jan = fresh.clone();
+        let request = chat(p, 12, sampled(i as u64));
+        async move { drain(jan.inference().chat(request).await.unwrap()).await.1 }
+    }))
+    .await;
+    for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
+        assert_eq!(a.text, b.text, "request {i}");
+        assert_eq!(a.usage, b.usage, "request {i}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_or_stopping_frees_the_slot_and_a_full_queue_is_refused_at_once() {
     let inference = InferenceConfig::default().with_queue_size(1);

@@ -23,6 +23,16 @@ enum Pass<'a, 'c> {
     },
     Decode(&'a mut [&'c mut KvCache]),
     Batch(&'a BatchStep),
+    /// Prompt chunks of several sequences, their rows one after the other (see [`Model::forward_chunks`]).
+    Chunks(Vec<Chunk<'a>>),
+}
+
+/// One sequence's rows in a [`Pass::Chunks`].
+struct Chunk<'a> {
+    pos: usize,
+    len: usize,
+    cache: &'a mut KvCache,
+    masks: Vec<(Option<usize>, Tensor)>,
 }
 
 impl Model {
@@ -51,6 +61,37 @@ impl Model {
         let logits = self.logits(&x.narrow(0, seq - 1, 1).map_err(engine_err)?)?;
         cache.commit(pos, tokens);
         logits.squeeze(0).map_err(engine_err)
+    }
+
+    /// Prompt chunks of several sequences (`chunks[i]` continues `caches[i]`) in one pass: every matrix product
+    /// reads its weights once for all their rows, and each sequence's attention sees only its own cache. No
+    /// logits: the engine runs a prompt's last token in a decoding pass. Each sequence's keys and values are
+    /// those [`Model::forward`] of its chunk alone stores (on the CPU, bit for bit).
+    pub fn forward_chunks(&self, chunks: &[&[u32]], caches: &mut [&mut KvCache]) -> Result<()> {
+        if chunks.is_empty() || chunks.len() != caches.len() || chunks.iter().any(|c| c.is_empty()) {
+            return Err(Error::InvalidRequest(format!("{} chunks for {} sequences", chunks.len(), caches.len())));
+        }
+        if let Some((c, cache)) = chunks.iter().zip(caches.iter()).find(|(c, k)| k.len() + c.len() > k.capacity()) {
+            return Err(Error::ContextLengthExceeded {
+                prompt_tokens: cache.len() + c.len(),
+                context: cache.capacity(),
+            });
+        }
+        let tokens: Vec<u32> = chunks.concat();
+        let run = |caches: &mut [&mut KvCache]| -> Result<()> {
+            let seqs = chunks
+                .iter()
+                .zip(caches.iter_mut())
+                .map(|(c, cache)| Chunk { pos: cache.len(), len: c.len(), cache, masks: Vec::new() })
+                .collect();
+            self.run(&tokens, &mut Pass::Chunks(seqs))?;
+            for (c, cache) in chunks.iter().zip(caches.iter_mut()) {
+                let pos = cache.len();
+                cache.commit(pos, c);
+            }
+            Ok(())
+        };
+        if self.device.is_cpu() { on_rayon_worker(|| run(caches)) } else { run(caches) }
     }
 
     /// One new token for each of several sequences (`tokens[i]` continues `caches[i]`), in one pass: every
@@ -137,6 +178,7 @@ impl Model {
                 timed(&self.device, Section::AttentionMath, || self.decode_attention(il, l, &h, caches))?
             }
             Pass::Batch(step) => self.batch_attention(il, l, &h, step)?,
+            Pass::Chunks(seqs) => self.chunks_attention(il, l, &h, seqs)?,
         };
         timed(&self.device, Section::FeedForward, || {
             let attn = match &l.post_attn_norm {
@@ -176,14 +218,62 @@ impl Model {
             });
         }
         let mark = profile::mark();
+        let (q, k, v) = (l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?);
+        mark.end(&self.device, Section::AttentionProjections)?;
+        let out = self.attend(il, l, (q, k, v), pos, cache, masks)?;
+        timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
+    }
+
+    /// [`Model::attention`] of the rows of several sequences' prompt chunks: the projections of all rows at once,
+    /// then each sequence's attention with its own cache.
+    fn chunks_attention(&self, il: usize, l: &Layer, h: &Tensor, seqs: &mut [Chunk<'_>]) -> Result<Tensor> {
+        let mark = profile::mark();
+        let (q, k, v) = (l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?);
+        mark.end(&self.device, Section::AttentionProjections)?;
+        let mut outs = Vec::with_capacity(seqs.len());
+        let mut row = 0;
+        let host_kernel = self.config.head_dim.is_multiple_of(8);
+        for s in seqs.iter_mut() {
+            let rows = |t: &Tensor| t.narrow(0, row, s.len).map_err(engine_err);
+            let qkv = (rows(&q)?, rows(&k)?, rows(&v)?);
+            // A chunk of one token takes the kernel `attention` takes for it alone, so that it stores the same.
+            let out = if s.len == 1 && host_kernel && s.cache.is_host() {
+                timed(&self.device, Section::AttentionMath, || {
+                    self.decode_attend(il, l, qkv, std::slice::from_mut(&mut &mut *s.cache))
+                })?
+            } else {
+                self.attend(il, l, qkv, s.pos, s.cache, &mut s.masks)?
+            };
+            outs.push(out);
+            row += s.len;
+        }
+        let out = Tensor::cat(&outs, 0).map_err(engine_err)?;
+        timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
+    }
+
+    /// Attention of one sequence's new rows, given their projections (`[seq, heads * head_dim]` each) at
+    /// positions `pos..`: norms and RoPE, then the keys and values into the cache, then the product with every
+    /// cached position each row may see. Returns `[seq, n_head * head_dim]`, before the output projection.
+    fn attend(
+        &self,
+        il: usize,
+        l: &Layer,
+        (q, k, v): (Tensor, Tensor, Tensor),
+        pos: usize,
+        cache: &mut KvCache,
+        masks: &mut Vec<(Option<usize>, Tensor)>,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let seq = q.dim(0).map_err(engine_err)?;
+        let mark = profile::mark();
         let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
         // [seq, heads * hd] -> [1, heads, seq, hd]
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
             t.reshape((seq, n, hd)).and_then(|t| t.transpose(0, 1)).and_then(|t| t.unsqueeze(0)).map_err(engine_err)
         };
-        let mut q = heads(l.wq.forward(h)?, nh)?;
-        let mut k = heads(l.wk.forward(h)?, nkv)?;
-        let v = heads(l.wv.forward(h)?, nkv)?;
+        let mut q = heads(q, nh)?;
+        let mut k = heads(k, nkv)?;
+        let v = heads(v, nkv)?;
         if let Some(norm) = &l.q_norm {
             q = rms_norm(&q.contiguous().map_err(engine_err)?, norm, c.rms_eps)?;
         }
@@ -248,16 +338,28 @@ impl Model {
             .and_then(|o| o.reshape((seq, nh * hd)))
             .map_err(engine_err)?;
         mark.end(&self.device, Section::AttentionMath)?;
-        timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
+        Ok(out)
     }
 
     /// [`Model::attention`] of one new token per sequence (row `i` of `h` continues `caches[i]`), caches in host
     /// memory (see `attention`); the sequences' attention runs in parallel.
     fn decode_attention(&self, il: usize, l: &Layer, h: &Tensor, caches: &mut [&mut KvCache]) -> Result<Tensor> {
+        let out = self.decode_attend(il, l, (l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?), caches)?;
+        l.wo.forward(&out)
+    }
+
+    /// [`Model::decode_attention`] given the projections, before the output projection.
+    fn decode_attend(
+        &self,
+        il: usize,
+        l: &Layer,
+        (q, k, v): (Tensor, Tensor, Tensor),
+        caches: &mut [&mut KvCache],
+    ) -> Result<Tensor> {
         let values = |t: Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(engine_err);
-        let mut q = values(l.wq.forward(h)?)?;
-        let mut k = values(l.wk.forward(h)?)?;
-        let v = values(l.wv.forward(h)?)?;
+        let mut q = values(q)?;
+        let mut k = values(k)?;
+        let v = values(v)?;
         let q_norm = l.q_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
         let k_norm = l.k_norm.as_ref().map(|t| t.to_vec1::<f32>()).transpose().map_err(engine_err)?;
         let c = &self.config;
@@ -288,8 +390,7 @@ impl Model {
                 .map(|(((cache, q), k), v)| one(cache, q, k, v))
                 .collect::<Result<_>>()?
         };
-        let out = Tensor::from_vec(out.concat(), (rows, qn), &self.device).map_err(engine_err)?;
-        l.wo.forward(&out)
+        Tensor::from_vec(out.concat(), (rows, qn), &self.device).map_err(engine_err)
     }
 
     /// Additive mask `[seq, kv_len]`: query `i` (position `pos + i`) sees key position `from + j` when it is not
