@@ -14,7 +14,10 @@
 #   LLAMA_CPP_DIR     cache folder (default: $HOME/.cache/jan-llama-cpp)
 #   LLAMA_CPP_JOBS    parallel compile jobs (default: 2)
 #   LLAMA_CPP_NATIVE  GGML_NATIVE, ON (-march=native, fastest) or OFF (portable)
-#                     (default: ON)
+#                     (default: ON). A native build leaves out AMX (-mno-amx-*):
+#                     on these VMs, which report AMX, its matrix products
+#                     crash (SIGSEGV in ggml_backend_amx_mul_mat on any prompt);
+#                     the other CPU repacks (AVX-512) stay on.
 #   PYTHON            python interpreter with pip (default: python3)
 #
 # Progress goes to stderr; the folder holding the binaries is printed last,
@@ -64,7 +67,9 @@ ROOT_DIR="$(cd "$ROOT_DIR" && pwd)"
 WORK_DIR="$ROOT_DIR/llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION"
 SRC_DIR="$WORK_DIR/src"
 LLAMA_SRC="$SRC_DIR/vendor/llama.cpp"
-BUILD_DIR="$WORK_DIR/build"
+# The folder's name changes with the flags, so a cached build of other flags is
+# not taken for this one.
+BUILD_DIR="$WORK_DIR/build-noamx"
 BIN_DIR="$BUILD_DIR/bin"
 mkdir -p "$WORK_DIR"
 
@@ -91,7 +96,7 @@ trap cleanup EXIT
 # The tools to build. llama-completion (the classic prompt-in/text-out
 # program) only exists in newer llama.cpp, where llama-cli became a chat UI.
 tools() {
-  local t=(llama-tokenize llama-simple llama-bench llama-server llama-cli)
+  local t=(llama-tokenize llama-simple llama-bench llama-server llama-cli llama-quantize)
   if [[ ! -d "$LLAMA_SRC" ]] || [[ -d "$LLAMA_SRC/tools/completion" ]]; then
     t+=(llama-completion)
   fi
@@ -107,7 +112,7 @@ all_built() {
 
 report() {
   local t v
-  ln -sfn "llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION/build/bin" "$ROOT_DIR/bin"
+  ln -sfn "llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION/$(basename "$BUILD_DIR")/bin" "$ROOT_DIR/bin"
   v="$("$BIN_DIR/llama-tokenize" --version 2>&1 | grep -m1 '^version' || true)"
   log "llama-cpp-python $LLAMA_CPP_PYTHON_VERSION, llama.cpp ${v:-version unknown}"
   while read -r t; do
@@ -183,6 +188,10 @@ fi
 
 # --- configure and build ------------------------------------------------------
 mapfile -t TOOLS < <(tools)
+NO_AMX=""
+if [[ "$NATIVE" == ON ]]; then
+  NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
 log "configuring ($LLAMA_SRC -> $BUILD_DIR, GGML_NATIVE=$NATIVE)"
 # LLAMA_CURL is deprecated (ignored, with a warning) in this llama.cpp but kept
 # for older pins. No prebuilt web UI: it would be downloaded from Hugging Face
@@ -192,6 +201,7 @@ log "configuring ($LLAMA_SRC -> $BUILD_DIR, GGML_NATIVE=$NATIVE)"
 cmake -S "$LLAMA_SRC" -B "$BUILD_DIR" \
   -DCMAKE_BUILD_TYPE=Release \
   -DGGML_NATIVE="$NATIVE" \
+  -DCMAKE_C_FLAGS="$NO_AMX" -DCMAKE_CXX_FLAGS="$NO_AMX" \
   -DLLAMA_CURL=OFF \
   -DLLAMA_OPENSSL=OFF \
   -DLLAMA_BUILD_TESTS=OFF \

@@ -1,9 +1,11 @@
 //! Inference speed of the core's forward pass, in llama-bench's terms: prompt processing at 128 and 512 tokens
-//! (pp128, pp512), decoding 128 tokens one at a time (tg128), time to first token of a 128-token prompt, and
-//! peak memory. `ci/bench.sh` runs it beside llama.cpp's `llama-bench` and prints the ratios.
+//! (pp128, pp512; `--prompts` chooses others), decoding 128 tokens one at a time (tg128), time to first token of
+//! a 128-token prompt, and peak memory beside what the weights and the largest KV cache take. `ci/bench.sh`
+//! runs it beside llama.cpp's `llama-bench` and prints the ratios.
 //!
 //! ```text
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- MODEL.gguf [--reps N] [--json] [--decode]
+//!     [--prompts 128,512,2048]
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --kernels [--reps N]
 //! ```
 //!
@@ -39,9 +41,18 @@ fn main() -> anyhow::Result<()> {
     let mut reps = 3;
     let mut json = false;
     let mut decode_only = false;
+    let mut prompts = vec![128usize, 512];
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = args.next().context("--reps N")?.parse()?,
+            "--prompts" => {
+                prompts = args
+                    .next()
+                    .context("--prompts N,N,...")?
+                    .split(',')
+                    .map(|n| n.trim().parse::<usize>().context("--prompts N,N,..."))
+                    .collect::<anyhow::Result<_>>()?;
+            }
             "--json" => json = true,
             "--decode" => decode_only = true,
             other => anyhow::bail!("unknown argument {other}"),
@@ -62,7 +73,7 @@ fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     let mut pp = Vec::new();
-    for n in [128usize, 512] {
+    for &n in &prompts {
         if decode_only {
             pp.push((n, f64::NAN));
             continue;
@@ -98,26 +109,31 @@ fn main() -> anyhow::Result<()> {
     let (tg, ttft) = (median(tg), median(ttft));
     let peak_mb = peak_rss_kb().map(|kb| kb as f64 / 1024.0);
     let file_mb = std::fs::metadata(&path)?.len() as f64 / (1 << 20) as f64;
+    // The largest cache the run held (the longest prompt's, or decoding's 512).
+    let largest = prompts.iter().map(|n| n + 8).chain([512]).max().unwrap_or(512);
+    let kv_mb = (model.config.kv_bytes_per_token() * largest) as f64 / (1 << 20) as f64;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": path.file_name().map(|n| n.to_string_lossy().into_owned()),
-                "pp128": pp[0].1, "pp512": pp[1].1, "tg128": tg, "ttft_ms_128": ttft,
-                "peak_rss_mb": peak_mb, "file_mb": file_mb, "load_s": load_s,
-            })
-        );
+        let mut out = serde_json::json!({
+            "model": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "tg128": tg, "ttft_ms_128": ttft,
+            "peak_rss_mb": peak_mb, "file_mb": file_mb, "kv_mb": kv_mb, "load_s": load_s,
+        });
+        for &(n, rate) in &pp {
+            out[format!("pp{n}")] = serde_json::json!(rate);
+        }
+        println!("{out}");
     } else {
         println!("model      {}", path.display());
         println!("load       {load_s:.2} s");
         if !decode_only {
-            println!("pp128      {:.1} tokens/s", pp[0].1);
-            println!("pp512      {:.1} tokens/s", pp[1].1);
+            for &(n, rate) in &pp {
+                println!("{:<10} {rate:.1} tokens/s", format!("pp{n}"));
+            }
         }
         println!("tg128      {tg:.1} tokens/s");
         println!("ttft(128)  {ttft:.0} ms");
         if let Some(mb) = peak_mb {
-            println!("peak RSS   {mb:.0} MB (file {file_mb:.0} MB)");
+            println!("peak RSS   {mb:.0} MB (file {file_mb:.0} MB, KV cache of {largest} tokens {kv_mb:.0} MB)");
         }
     }
     Ok(())

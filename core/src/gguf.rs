@@ -716,12 +716,14 @@ impl<'a, R: Read + Seek> Parser<'a, R> {
 /// A minimal GGUF v3 writer, a test helper: unit and integration tests (here and in crates built on this one) use
 /// it to make tiny model files instead of shipping binaries. It is not meant for producing real models.
 pub mod writer {
+    use std::io::{self, Write};
     use std::path::Path;
+    use std::sync::Arc;
 
     use super::{DEFAULT_ALIGNMENT, GgufValue, MAGIC, fixed_size, ty};
-    use crate::error::{Error, Result};
+    use crate::error::Result;
 
-    /// Builds a GGUF file in memory: metadata in insertion order, then tensor infos, then tensor data aligned to
+    /// Builds a GGUF file: metadata in insertion order, then tensor infos, then tensor data aligned to
     /// `general.alignment` (32 unless set with a power-of-two integer). Nothing is validated, so tests can also
     /// write duplicate keys or odd versions on purpose.
     #[derive(Debug, Clone)]
@@ -736,7 +738,32 @@ pub mod writer {
         name: String,
         dims: Vec<u64>,
         ggml_type: u32,
-        data: Vec<u8>,
+        data: Data,
+    }
+
+    /// Writes a tensor's bytes when the file is written.
+    type Fill = Arc<dyn Fn(&mut dyn Write) -> io::Result<()> + Send + Sync>;
+
+    #[derive(Clone)]
+    enum Data {
+        Bytes(Vec<u8>),
+        /// `len` bytes that `Fill` produces: a tensor never held in memory whole.
+        Later(u64, Fill),
+    }
+
+    impl Data {
+        fn len(&self) -> u64 {
+            match self {
+                Data::Bytes(b) => b.len() as u64,
+                Data::Later(len, _) => *len,
+            }
+        }
+    }
+
+    impl std::fmt::Debug for Data {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} bytes", self.len())
+        }
     }
 
     impl Default for GgufWriter {
@@ -778,7 +805,24 @@ pub mod writer {
 
         /// Adds a tensor of any ggml type with `data` as its raw bytes (not checked against the type's layout).
         pub fn tensor(&mut self, name: impl Into<String>, dims: &[u64], ggml_type: u32, data: &[u8]) -> &mut Self {
-            self.tensors.push(Tensor { name: name.into(), dims: dims.to_vec(), ggml_type, data: data.to_vec() });
+            let data = Data::Bytes(data.to_vec());
+            self.tensors.push(Tensor { name: name.into(), dims: dims.to_vec(), ggml_type, data });
+            self
+        }
+
+        /// Adds a tensor of `len` bytes that `fill` writes when the file is written, so that a file larger than
+        /// memory (a synthetic model of billions of parameters) can be made. Writing fails if `fill` writes
+        /// another number of bytes.
+        pub fn tensor_later(
+            &mut self,
+            name: impl Into<String>,
+            dims: &[u64],
+            ggml_type: u32,
+            len: u64,
+            fill: impl Fn(&mut dyn Write) -> io::Result<()> + Send + Sync + 'static,
+        ) -> &mut Self {
+            let data = Data::Later(len, Arc::new(fill));
+            self.tensors.push(Tensor { name: name.into(), dims: dims.to_vec(), ggml_type, data });
             self
         }
 
@@ -792,42 +836,85 @@ pub mod writer {
                 .unwrap_or(DEFAULT_ALIGNMENT)
         }
 
-        /// The file's bytes. Padding follows the metadata and each tensor's data but the last, so the file ends
-        /// exactly where the last tensor does.
+        /// The file's bytes (see [`GgufWriter::write_into`]).
         pub fn to_bytes(&self) -> Vec<u8> {
-            let alignment = self.alignment();
             let mut out = Vec::new();
-            out.extend(MAGIC);
-            out.extend(self.version.to_le_bytes());
-            out.extend((self.tensors.len() as u64).to_le_bytes());
-            out.extend((self.kvs.len() as u64).to_le_bytes());
-            for (key, value) in &self.kvs {
-                put_str(&mut out, key);
-                out.extend(value.type_id().to_le_bytes());
-                put_value(&mut out, value);
-            }
-            let mut offset = 0u64;
-            for t in &self.tensors {
-                put_str(&mut out, &t.name);
-                out.extend((t.dims.len() as u32).to_le_bytes());
-                for d in &t.dims {
-                    out.extend(d.to_le_bytes());
-                }
-                out.extend(t.ggml_type.to_le_bytes());
-                out.extend(offset.to_le_bytes());
-                offset = (offset + t.data.len() as u64).next_multiple_of(alignment);
-            }
-            pad(&mut out, alignment);
-            for t in &self.tensors {
-                pad(&mut out, alignment);
-                out.extend(&t.data);
+            // Writing into memory fails only through a tensor's own `fill`.
+            if let Err(e) = self.write_into(&mut out) {
+                panic!("GgufWriter::to_bytes: {e}");
             }
             out
         }
 
-        /// Writes the file to `path`.
+        /// Writes the file to `out`. Padding follows the metadata and each tensor's data but the last, so the file
+        /// ends exactly where the last tensor does.
+        pub fn write_into(&self, out: &mut dyn Write) -> io::Result<()> {
+            let alignment = self.alignment();
+            let mut head = Vec::new();
+            head.extend(MAGIC);
+            head.extend(self.version.to_le_bytes());
+            head.extend((self.tensors.len() as u64).to_le_bytes());
+            head.extend((self.kvs.len() as u64).to_le_bytes());
+            for (key, value) in &self.kvs {
+                put_str(&mut head, key);
+                head.extend(value.type_id().to_le_bytes());
+                put_value(&mut head, value);
+            }
+            let mut offset = 0u64;
+            for t in &self.tensors {
+                put_str(&mut head, &t.name);
+                head.extend((t.dims.len() as u32).to_le_bytes());
+                for d in &t.dims {
+                    head.extend(d.to_le_bytes());
+                }
+                head.extend(t.ggml_type.to_le_bytes());
+                head.extend(offset.to_le_bytes());
+                offset = (offset + t.data.len()).next_multiple_of(alignment);
+            }
+            pad(&mut head, alignment);
+            out.write_all(&head)?;
+            let mut written = 0u64;
+            for t in &self.tensors {
+                let padding = written.next_multiple_of(alignment) - written;
+                out.write_all(&vec![0u8; padding as usize])?;
+                written += padding;
+                match &t.data {
+                    Data::Bytes(b) => out.write_all(b)?,
+                    Data::Later(len, fill) => {
+                        let mut counted = Counted { inner: &mut *out, n: 0 };
+                        fill(&mut counted)?;
+                        if counted.n != *len {
+                            let message = format!("tensor '{}': {} bytes written, {len} announced", t.name, counted.n);
+                            return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+                        }
+                    }
+                }
+                written += t.data.len();
+            }
+            Ok(())
+        }
+
+        /// Writes the file to `path` (through a temp file, fsync and rename).
         pub fn write_to(&self, path: &Path) -> Result<()> {
-            std::fs::write(path, self.to_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+            crate::storage::write_atomic_with(path, |out| self.write_into(out))
+        }
+    }
+
+    /// Counts the bytes written through it.
+    struct Counted<'a> {
+        inner: &'a mut dyn Write,
+        n: u64,
+    }
+
+    impl Write for Counted<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.n += n as u64;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
         }
     }
 
@@ -1055,6 +1142,34 @@ mod tests {
             w.kv("general.file_type", GgufValue::U32(ftype)).tensor_f32("x", &[1], &[0.0]);
             assert_eq!(read(&w.to_bytes(), &ReadOptions::default()).unwrap().quantization(), name);
         }
+    }
+
+    /// A tensor written later gives the same file as its bytes given at once, and one whose fill writes another
+    /// length than it announced fails the write and leaves no file.
+    #[test]
+    fn tensors_written_later_match_bytes_given_at_once() {
+        let bytes: Vec<u8> = (0..100u8).collect();
+        let mut now = GgufWriter::new();
+        now.kv("a", GgufValue::U32(1)).tensor("x", &[100], 24, &bytes).tensor_f32("y", &[2], &[1.0, 2.0]);
+        let mut later = GgufWriter::new();
+        let copy = bytes.clone();
+        later.kv("a", GgufValue::U32(1)).tensor_later("x", &[100], 24, 100, move |w| w.write_all(&copy)).tensor_f32(
+            "y",
+            &[2],
+            &[1.0, 2.0],
+        );
+        assert_eq!(now.to_bytes(), later.to_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("later.gguf");
+        later.write_to(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), now.to_bytes());
+
+        let mut short = GgufWriter::new();
+        short.tensor_later("x", &[100], 24, 100, |w| w.write_all(&[0; 99]));
+        let bad = dir.path().join("short.gguf");
+        let e = short.write_to(&bad).unwrap_err().to_string();
+        assert!(e.contains("99 bytes written, 100 announced"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the good file is left");
     }
 
     #[test]

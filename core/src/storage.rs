@@ -41,12 +41,21 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Resul
 
 /// Writes `bytes` to `path` through a temp file, fsync and rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `write` produces to `path` through a buffered temp file, fsync and rename: a reader sees the old
+/// file or the whole new one, however large.
+pub(crate) fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let dir = path.parent().ok_or_else(|| Error::InvalidRequest(format!("{} has no folder", path.display())))?;
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()));
     let result = (|| {
-        let mut file = File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;
-        file.write_all(bytes).context(|| format!("writing {}", tmp.display()))?;
+        let file = File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut out).context(|| format!("writing {}", tmp.display()))?;
+        let file = out.into_inner().map_err(|e| e.into_error()).context(|| format!("writing {}", tmp.display()))?;
         file.sync_all().context(|| format!("syncing {}", tmp.display()))?;
         drop(file);
         fs::rename(&tmp, path).context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;

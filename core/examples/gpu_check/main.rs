@@ -23,10 +23,12 @@
 //!     (default 0.1) while the device is also further than 1.25x the CPU's distance from the exact logits.
 //! gpu_check --vocab-donor SRC.gguf OUT.gguf
 //!     Writes OUT with SRC's tokenizer and chat template and no tensors (a few MB: carried where SRC cannot be).
-//! gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b|7b]
-//!     Writes DIR/synthetic-qwen2-0.5b.gguf and DIR/synthetic-qwen2-7b.gguf: random weights with the shapes and
-//!     tensor types of Qwen2.5 0.5B (as the qwen test model) and 7B (Q4_K_M), and the donor's tokenizer and
-//!     chat template, so that llama.cpp and jan-server load them like real models.
+//! gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b,1.5b,7b] [--f16]
+//!     Writes DIR/synthetic-qwen2-<size>.gguf (by default 0.5b and 7b): random weights with the shapes and
+//!     tensor types of Qwen2.5 0.5B (as the qwen test model), 1.5B and 7B (Q4_K_M), and the donor's tokenizer
+//!     and chat template, so that llama.cpp and jan-server load them like real models. --f16: every matrix in
+//!     F16 instead (DIR/synthetic-qwen2-<size>-f16.gguf), for llama.cpp's llama-quantize to quantize
+//!     (ci/bench-models.sh).
 //! ```
 //! Built with `--features cuda` (ci/build-cuda.sh) it runs on CUDA device 0. `--cpu`, or a build without the
 //! feature, puts the "device" side on the CPU instead, to rehearse this program (the pooled, device-style caches
@@ -52,7 +54,7 @@ const USAGE: &str = "usage: gpu_check [--cpu] MODEL.gguf... [--data FILE.json] [
                      gpu_check [--cpu] --speed MODEL.gguf... [--batches 1,4,16,64] [--profile] [--json OUT]\n       \
                      gpu_check [--cpu] --synthetic [--steps N] [--tol X] [--keep DIR] [--json OUT]\n       \
                      gpu_check --vocab-donor SRC.gguf OUT.gguf\n       \
-                     gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b|7b]";
+                     gpu_check --make-models DIR --vocab-from DONOR.gguf [--only 0.5b,1.5b,7b] [--f16]";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -71,6 +73,8 @@ struct Args {
     make_models: Option<PathBuf>,
     vocab_from: Option<PathBuf>,
     only: Option<String>,
+    /// --make-models: every matrix in F16.
+    f16: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -98,6 +102,7 @@ fn parse_args() -> Result<Args> {
             "--make-models" => a.make_models = Some(value("--make-models")?.into()),
             "--vocab-from" => a.vocab_from = Some(value("--vocab-from")?.into()),
             "--only" => a.only = Some(value("--only")?),
+            "--f16" => a.f16 = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -147,7 +152,7 @@ fn run() -> Result<bool> {
     }
     if let Some(dir) = &args.make_models {
         let donor = args.vocab_from.as_deref().context("--vocab-from")?;
-        models::make_models(dir, donor, args.only.as_deref())?;
+        models::make_models(dir, donor, args.only.as_deref(), args.f16)?;
         return Ok(true);
     }
     let device = open_device(args.cpu)?;

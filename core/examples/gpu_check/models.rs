@@ -70,6 +70,28 @@ pub(super) const QWEN_0_5B: Spec = Spec {
     mix: Mix::TestModels,
 };
 
+/// Qwen2.5 1.5B's shapes (embeddings tied to the output, as there), in Q4_K_M's types.
+pub(super) const QWEN_1_5B: Spec = Spec {
+    name: "synthetic-qwen2-1.5b",
+    arch: "qwen2",
+    n_layer: 28,
+    n_embd: 1536,
+    n_head: 12,
+    n_head_kv: 2,
+    head_dim: 128,
+    n_ff: 8960,
+    vocab: 151_936,
+    embd_type: GgmlDType::Q6K,
+    attn_out_type: GgmlDType::Q4K,
+    output_type: None,
+    qkv_bias: true,
+    qk_norm: false,
+    post_norms: false,
+    sliding_window: None,
+    rope_base: 1e6,
+    mix: Mix::Q4KM,
+};
+
 /// Qwen2.5 7B's shapes in Q4_K_M (about 4.4 GB).
 pub(super) const QWEN_7B: Spec = Spec {
     name: "synthetic-qwen2-7b",
@@ -124,6 +146,9 @@ pub(super) enum Fill {
     /// Each block drawn at random from a few thousand quantized blocks of the same type and scale (a 7B model in
     /// seconds; no two rows alike, so no ties in the logits).
     Blocks,
+    /// Every matrix in F16, each value drawn, written as the file is (never held in memory whole): the input of
+    /// llama.cpp's `llama-quantize`, which then makes the quantized files as it makes real ones.
+    F16,
 }
 
 /// Distinct blocks per (type, scale) in [`Fill::Blocks`].
@@ -145,6 +170,13 @@ impl Builder {
     fn matrix(&mut self, name: &str, rows: usize, cols: usize, ty: GgmlDType, gain: f32) -> Result<()> {
         let scale = gain * (3.0 / cols as f32).sqrt();
         let dims = [cols as u64, rows as u64]; // GGUF lists the fastest-moving dimension first.
+        if self.fill == Fill::F16 {
+            let (n, seed) = (rows * cols, self.rng.next_u64());
+            self.w.tensor_later(name, &dims, ggml_type_id(GgmlDType::F16), 2 * n as u64, move |w| {
+                write_f16_values(w, n, seed, scale)
+            });
+            return Ok(());
+        }
         if ty == GgmlDType::F32 {
             let values = self.uniform(rows * cols, scale);
             self.w.tensor_f32(name, &dims, &values);
@@ -163,6 +195,7 @@ impl Builder {
                 return Ok(());
             }
             Fill::Blocks => self.pooled_blocks(rows * cols, ty, scale)?,
+            Fill::F16 => unreachable!("F16 matrices are written later"),
         };
         self.w.tensor(name, &dims, ggml_type_id(ty), &data);
         Ok(())
@@ -199,6 +232,43 @@ impl Builder {
         let v = self.uniform(n, 0.5);
         self.w.tensor_f32(name, &[n as u64], &v);
     }
+}
+
+/// Writes `n` values drawn uniformly from `-scale..scale` as F16, made in parallel chunks of their own seeds.
+fn write_f16_values(w: &mut dyn std::io::Write, n: usize, seed: u64, scale: f32) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 20;
+    let chunks: Vec<usize> = (0..n.div_ceil(CHUNK)).collect();
+    for group in chunks.chunks(16) {
+        let bytes: Vec<Vec<u8>> = group
+            .par_iter()
+            .map(|&c| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let len = CHUNK.min(n - c * CHUNK);
+                (0..len).flat_map(|_| f16_bits(rng.random_range(-scale..scale)).to_le_bytes()).collect()
+            })
+            .collect();
+        for b in bytes {
+            w.write_all(&b)?;
+        }
+    }
+    Ok(())
+}
+
+/// `x` as IEEE half precision, rounded to nearest; magnitudes under F16's smallest normal (2^-14) become zero.
+fn f16_bits(x: f32) -> u16 {
+    let b = x.to_bits();
+    let sign = ((b >> 16) & 0x8000) as u16;
+    let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
+    if exp <= 0 {
+        return sign;
+    }
+    if exp >= 31 {
+        return sign | 0x7c00;
+    }
+    let mant = b & 0x7f_ffff;
+    // A carry out of the mantissa correctly bumps the exponent.
+    sign | ((((exp as u32) << 10) | (mant >> 13)) + ((mant >> 12) & 1)) as u16
 }
 
 /// The tokenizer entries (`tokenizer.*`) of a GGUF file, vocabulary included.
@@ -241,17 +311,25 @@ pub(super) fn write_vocab_donor(src: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `gpu_check --make-models DIR --vocab-from DONOR [--only 0.5b|7b]`.
-pub(super) fn make_models(dir: &Path, donor: &Path, only: Option<&str>) -> Result<()> {
+/// `gpu_check --make-models DIR --vocab-from DONOR [--only 0.5b,1.5b,7b] [--f16]`: by default 0.5b and 7b in
+/// their quantized types; with `f16`, every matrix in F16 (`synthetic-qwen2-<size>-f16.gguf`).
+pub(super) fn make_models(dir: &Path, donor: &Path, only: Option<&str>, f16: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let entries = tokenizer_entries(donor)?;
-    for (key, spec) in [("0.5b", &QWEN_0_5B), ("7b", &QWEN_7B)] {
-        if only.is_some_and(|o| o != key) {
+    let wanted: Vec<&str> = only.unwrap_or("0.5b,7b").split(',').map(str::trim).collect();
+    let known = [("0.5b", &QWEN_0_5B), ("1.5b", &QWEN_1_5B), ("7b", &QWEN_7B)];
+    if let Some(bad) = wanted.iter().find(|w| !known.iter().any(|(k, _)| k == *w)) {
+        bail!("--only {bad}: the sizes are 0.5b, 1.5b and 7b");
+    }
+    for (key, spec) in known {
+        if !wanted.contains(&key) {
             continue;
         }
-        let path = dir.join(format!("{}.gguf", spec.name));
+        let (file, fill) =
+            if f16 { (format!("{}-f16", spec.name), Fill::F16) } else { (spec.name.into(), Fill::Blocks) };
+        let path = dir.join(format!("{file}.gguf"));
         let t = Instant::now();
-        write(spec, &path, 7, Fill::Blocks, Some(&entries))?;
+        write(spec, &path, 7, fill, Some(&entries))?;
         println!(
             "wrote {} ({} MiB) in {:.1} s",
             path.display(),
