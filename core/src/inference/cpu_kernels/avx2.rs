@@ -300,7 +300,7 @@ unsafe fn scale_q6k(p: *const u8, s: usize) -> __m256i {
 /// Min register `k` (`0..8`) of a Q6_K super-block: `32 * scale` of sub-blocks `2k`, `2k + 1` of each row
 /// (the offset of its `q + 32` values), i16 lanes `2r`, `2r + 1`.
 #[inline(always)]
-unsafe fn mins_q6k(p: *const u8, k: usize) -> __m256i {
+pub(crate) unsafe fn mins_q6k(p: *const u8, k: usize) -> __m256i {
     // SAFETY: see above.
     unsafe {
         let a = _mm_cvtepi8_epi16(_mm_loadl_epi64(p.add(16 + 16 * k).cast()));
@@ -332,7 +332,7 @@ unsafe fn unpack32(ty: WeightType, p: *const u8, o: *mut u8) {
 
 /// Eight bytes (one per row) widened to i16 and each repeated twice: lanes `2r, 2r+1` = row `r`.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dup_rows(v: __m128i) -> __m256i {
+pub(crate) fn dup_rows(v: __m128i) -> __m256i {
     _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v))
 }
 

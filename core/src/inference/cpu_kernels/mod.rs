@@ -15,7 +15,8 @@
 //!   the lanes of each register (AVX2 `maddubs`, integer sums per block, one f32 multiply-add per block).
 //!
 //! Decoding one token (one activation row) reads each group's packed blocks once, straight into registers
-//! (`avx2::direct32`, `avx2::direct256`): a panel would only add a store and a load per byte.
+//! (`avx2::direct32`, `avx2::direct256`; `avx512::direct256` for Q4_K and Q6_K where the CPU has AVX-512 VNNI):
+//! a panel would only add a store and a load per byte.
 //! The x86-64 SIMD path is chosen at run time ([`Isa::detect`]); every other CPU runs the portable kernels,
 //! which give the very same numbers.
 #![allow(unsafe_code)]
@@ -23,6 +24,8 @@
 mod act;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod blocks;
 mod f16;
 mod geglu;
@@ -290,7 +293,10 @@ impl QuantMatrix {
         let m = acts.m;
         let n = self.rows;
         let groups = n.div_ceil(ROWS);
-        let kc = self.chunk_blocks(m);
+        // One activation row without a panel (read straight from the packed blocks, or Q8_0's packed form is
+        // its panel): whole rows, read front to back, rather than chunks hopping between groups.
+        let direct = m == 1 && (self.ty == WeightType::Q8_0 || isa == Isa::Avx2);
+        let kc = if direct { self.blocks } else { self.chunk_blocks(m) };
         // Tasks of a few groups each: enough of them to balance threads, few enough to keep overheads low.
         let threads = rayon::current_num_threads().max(1);
         let per_task = groups.div_ceil(threads * 4).max(1);
@@ -339,7 +345,9 @@ impl QuantMatrix {
                     }
                     // SAFETY: `Isa::Avx2` is only used where `available()` said so.
                     unsafe {
-                        if ty.is_k() {
+                        if avx512::handles(ty) && avx512::available() {
+                            avx512::direct256(ty, packed, nb, acts, 0, c0, &mut acc)
+                        } else if ty.is_k() {
                             avx2::direct256(ty, packed, nb, acts, 0, c0, &mut acc)
                         } else {
                             avx2::direct32(ty, packed, nb, acts, 0, c0, &mut acc)

@@ -305,3 +305,39 @@ fn block_decoding_matches_candle() {
         }
     }
 }
+
+/// The AVX-512 decoding kernel gives exactly what the AVX2 one gives (same integer sums, same float operations),
+/// over several super-blocks, starting mid-row and accumulating onto a previous value.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_decoding_matches_avx2() {
+    if !super::avx512::available() || !Isa::Avx2.available() {
+        eprintln!("skipped: this CPU has no AVX-512 VNNI");
+        return;
+    }
+    let mut rng = Rng(0x5eed);
+    for ty in [WeightType::Q4_K, WeightType::Q6_K] {
+        let (n, kb) = (8usize, 5usize);
+        let k = kb * 256;
+        let data = random_matrix(ty, n, k, &mut rng);
+        let mat = QuantMatrix::from_ggml(ty, n, k, &data).unwrap();
+        for m in [1usize, 3] {
+            let x = random_acts(m * k, &mut rng);
+            let mut acts = Acts::default();
+            acts.resize(m, k, true);
+            act::quantize_rows_scalar(&x, &mut acts, true, 0..m);
+            let packed = mat.group(0);
+            for (col, blk0, nb) in [(0, 0, kb), (m - 1, 1, 3), (m - 1, 4, 1)] {
+                let start: [f32; 8] = std::array::from_fn(|i| i as f32 * 0.25 - 1.0);
+                let (mut want, mut got) = (start, start);
+                let bytes = &packed[blk0 * ty.packed_bytes()..];
+                // SAFETY: both kernels' features were detected above.
+                unsafe {
+                    super::avx2::direct256(ty, bytes, nb, &acts, col, blk0, &mut want);
+                    super::avx512::direct256(ty, bytes, nb, &acts, col, blk0, &mut got);
+                }
+                assert_eq!(got, want, "{ty:?} m={m} col={col} blocks {blk0}..{}", blk0 + nb);
+            }
+        }
+    }
+}
