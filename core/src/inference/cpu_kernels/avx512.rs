@@ -9,7 +9,7 @@ use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
 use super::act::Acts;
-use super::avx2::{dup_rows, mins_q6k};
+use super::avx2::{dup_rows, mins_q6k, prefetch_ahead};
 use super::layout::{ROWS, WeightType};
 
 /// Whether this CPU runs these kernels (and `JAN_CPU_AVX512` does not say `0`); detected once.
@@ -66,6 +66,7 @@ pub(crate) fn direct256(
         // bounds (checked above); offsets follow `layout`, as in `avx2::direct256`.
         unsafe {
             let p = packed.as_ptr().add(b * pb);
+            prefetch_ahead(p, pb);
             let ab = (blk0 + b) * 256;
             let sums = |k: usize| _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * k).cast()));
             let acts16 = |i: usize| _mm512_castsi128_si512(_mm_loadu_si128(a.add(ab + 8 * i).cast()));
