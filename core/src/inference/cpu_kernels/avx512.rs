@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use super::act::Acts;
 use super::avx2::{dup_rows, mins_q6k, prefetch_ahead};
-use super::layout::{ROWS, WeightType};
+use super::layout::{PANEL256, PANEL256_D, PANEL256_DMIN, PANEL256_M, PANEL256_SC, ROWS, WeightType};
+use std::ops::Range;
 
 /// Whether this CPU runs these kernels (and `JAN_CPU_AVX512` does not say `0`); detected once.
 pub(crate) fn available() -> bool {
@@ -20,6 +21,7 @@ pub(crate) fn available() -> bool {
             && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("f16c")
@@ -129,4 +131,106 @@ pub(crate) fn direct256(
 #[target_feature(enable = "avx512f,avx2")]
 fn fold(v: __m512i) -> __m256i {
     _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v))
+}
+
+/// `avx2::tile256` (K-quant panels against up to four activation rows, prompt processing) with 256-bit VNNI:
+/// `vpdpbusd` adds the four quads of a 16-element sub-block into each row's dword, then one multiply by its
+/// scale, where AVX2 needs `maddubs`, an add and `madd` for every two quads. The integer sums are the same
+/// (AVX2's never saturate there), so are the results.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+pub(crate) fn tile256(
+    panel: &[u8],
+    nb: usize,
+    acts: &Acts,
+    cols: Range<usize>,
+    blk0: usize,
+    mins_share_scale: bool,
+    acc: &mut [[f32; ROWS]],
+) {
+    assert!(panel.len() >= nb * PANEL256 && acc.len() >= cols.len());
+    let nbk = acts.k / 256;
+    assert!(blk0 + nb <= nbk && cols.end <= acts.m);
+    assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk);
+    assert!(acts.bsums.len() >= acts.m * nbk * 16);
+    // SAFETY: the bounds were checked above (and this function's target features are enabled).
+    unsafe {
+        match (cols.len(), mins_share_scale) {
+            (4, true) => tile256_n::<4, true>(panel, nb, acts, cols.start, blk0, acc),
+            (3, true) => tile256_n::<3, true>(panel, nb, acts, cols.start, blk0, acc),
+            (2, true) => tile256_n::<2, true>(panel, nb, acts, cols.start, blk0, acc),
+            (1, true) => tile256_n::<1, true>(panel, nb, acts, cols.start, blk0, acc),
+            (4, false) => tile256_n::<4, false>(panel, nb, acts, cols.start, blk0, acc),
+            (3, false) => tile256_n::<3, false>(panel, nb, acts, cols.start, blk0, acc),
+            (2, false) => tile256_n::<2, false>(panel, nb, acts, cols.start, blk0, acc),
+            (1, false) => tile256_n::<1, false>(panel, nb, acts, cols.start, blk0, acc),
+            _ => {}
+        }
+    }
+}
+
+/// # Safety
+/// Bounds as checked by `tile256`; its target features available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn tile256_n<const N: usize, const SHARE: bool>(
+    panel: &[u8],
+    nb: usize,
+    acts: &Acts,
+    col0: usize,
+    blk0: usize,
+    acc: &mut [[f32; ROWS]],
+) {
+    let k = acts.k;
+    let nbk = k / 256;
+    let ld = |p: *const u8| unsafe { _mm256_loadu_si256(p.cast()) };
+    // SAFETY: `acc` has at least N rows of eight f32.
+    let mut accv: [__m256; N] = std::array::from_fn(|j| unsafe { _mm256_loadu_ps(acc[j].as_ptr()) });
+    let aq: [*const i8; N] = std::array::from_fn(|j| acts.q[(col0 + j) * k..].as_ptr());
+    let bs: [*const i16; N] = std::array::from_fn(|j| acts.bsums[(col0 + j) * nbk * 16..].as_ptr());
+    for b in 0..nb {
+        // SAFETY: panel super-block `b` and activation super-blocks `blk0 + b` of rows `col0..col0 + N` are in
+        // bounds (checked by `tile256`); offsets follow `layout`.
+        unsafe {
+            let blk = panel.as_ptr().add(b * PANEL256);
+            let ab = (blk0 + b) * 256;
+            let mut ai = [_mm256_setzero_si256(); N];
+            for s in 0..16 {
+                // Each row's scale is in both halves of its dword; the high one, sign-extended.
+                let sc = _mm256_srai_epi32::<16>(ld(blk.add(PANEL256_SC + 32 * s)));
+                let w: [__m256i; 4] = std::array::from_fn(|q| ld(blk.add(32 * (4 * s + q))));
+                for j in 0..N {
+                    let a = aq[j].add(ab + 16 * s);
+                    let mut t = _mm256_setzero_si256();
+                    for (q, wq) in w.iter().enumerate() {
+                        let x = _mm256_set1_epi32(std::ptr::read_unaligned(a.add(4 * q).cast::<i32>()));
+                        t = _mm256_dpbusd_epi32(t, *wq, x);
+                    }
+                    ai[j] = _mm256_add_epi32(ai[j], _mm256_mullo_epi32(t, sc));
+                }
+            }
+            let mut mi = [_mm256_setzero_si256(); N];
+            for kk in 0..8 {
+                let m = ld(blk.add(PANEL256_M + 32 * kk));
+                for j in 0..N {
+                    let pair = _mm256_set1_epi32(std::ptr::read_unaligned(bs[j].add((blk0 + b) * 16 + 2 * kk).cast()));
+                    mi[j] = _mm256_add_epi32(mi[j], _mm256_madd_epi16(m, pair));
+                }
+            }
+            let d = _mm256_loadu_ps(blk.add(PANEL256_D).cast());
+            let dmin = _mm256_loadu_ps(blk.add(PANEL256_DMIN).cast());
+            for j in 0..N {
+                let da = _mm256_set1_ps(*acts.d.get_unchecked((col0 + j) * nbk + blk0 + b));
+                if SHARE {
+                    let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai[j], mi[j]));
+                    accv[j] = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv[j]);
+                } else {
+                    accv[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[j]), _mm256_mul_ps(d, da), accv[j]);
+                    accv[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[j]), _mm256_mul_ps(dmin, da), accv[j]);
+                }
+            }
+        }
+    }
+    for j in 0..N {
+        // SAFETY: `acc` has at least N rows of eight f32.
+        unsafe { _mm256_storeu_ps(acc[j].as_mut_ptr(), accv[j]) };
+    }
 }

@@ -418,7 +418,13 @@ impl QuantMatrix {
             (Isa::Avx2, false) => unsafe { avx2::tile32(panel, nb, acts, cols, blk0, ty.offset_shift(), acc) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
-            (Isa::Avx2, true) => unsafe { avx2::tile256(panel, nb, acts, cols, blk0, ty.mins_share_scale(), acc) },
+            (Isa::Avx2, true) => unsafe {
+                if avx512::available() {
+                    avx512::tile256(panel, nb, acts, cols, blk0, ty.mins_share_scale(), acc)
+                } else {
+                    avx2::tile256(panel, nb, acts, cols, blk0, ty.mins_share_scale(), acc)
+                }
+            },
             (_, false) => micro::tile32(panel, nb, acts, cols, blk0, ty.offset_shift(), acc),
             (_, true) => micro::tile256(panel, nb, acts, cols, blk0, ty.mins_share_scale(), acc),
         }

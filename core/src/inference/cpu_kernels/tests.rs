@@ -341,3 +341,42 @@ fn avx512_decoding_matches_avx2() {
         }
     }
 }
+
+/// The AVX-512 VNNI prompt kernel gives exactly what the AVX2 one gives, for every K-quant, every tile width
+/// and both ways of applying mins, over several super-blocks, accumulating onto a previous value.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_prompt_tiles_match_avx2() {
+    if !super::avx512::available() || !Isa::Avx2.available() {
+        eprintln!("skipped: this CPU has no AVX-512 VNNI");
+        return;
+    }
+    let mut rng = Rng(0x7a11);
+    for ty in [WeightType::Q4_K, WeightType::Q5_K, WeightType::Q6_K] {
+        let (n, kb, m) = (8usize, 4usize, 6usize);
+        let k = kb * 256;
+        let data = random_matrix(ty, n, k, &mut rng);
+        let mat = QuantMatrix::from_ggml(ty, n, k, &data).unwrap();
+        let x = random_acts(m * k, &mut rng);
+        let mut acts = Acts::default();
+        acts.resize(m, k, true);
+        act::quantize_rows_scalar(&x, &mut acts, true, 0..m);
+        let mut panel = vec![0u8; kb * ty.panel_bytes()];
+        // SAFETY: AVX2 was detected above.
+        unsafe { avx2::unpack(ty, mat.group(0), kb, &mut panel) };
+        for (cols, blk0, nb) in [(0..4, 0, kb), (1..4, 1, 3), (2..4, 2, 1), (5..6, 0, kb)] {
+            for share in [true, false] {
+                let start: Vec<[f32; 8]> =
+                    (0..cols.len()).map(|c| std::array::from_fn(|i| (c * 8 + i) as f32 * 0.125 - 1.0)).collect();
+                let (mut want, mut got) = (start.clone(), start);
+                let p = &panel[blk0 * ty.panel_bytes()..];
+                // SAFETY: both kernels' features were detected above.
+                unsafe {
+                    avx2::tile256(p, nb, &acts, cols.clone(), blk0, share, &mut want);
+                    super::avx512::tile256(p, nb, &acts, cols.clone(), blk0, share, &mut got);
+                }
+                assert_eq!(got, want, "{ty:?} cols {cols:?} blocks {blk0}..{} share {share}", blk0 + nb);
+            }
+        }
+    }
+}
