@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use super::act::Acts;
 use super::avx2::{dup_rows, mins_q6k, prefetch_ahead};
-use super::layout::{PANEL256, PANEL256_D, PANEL256_DMIN, PANEL256_M, PANEL256_SC, ROWS, WeightType};
+use super::layout::{PANEL32, PANEL256, PANEL256_D, PANEL256_DMIN, PANEL256_M, PANEL256_SC, ROWS, WeightType};
 use std::ops::Range;
 
 /// Whether this CPU runs these kernels (and `JAN_CPU_AVX512` does not say `0`); detected once.
@@ -226,6 +226,92 @@ unsafe fn tile256_n<const N: usize, const SHARE: bool>(
                     accv[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[j]), _mm256_mul_ps(d, da), accv[j]);
                     accv[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[j]), _mm256_mul_ps(dmin, da), accv[j]);
                 }
+            }
+        }
+    }
+    for j in 0..N {
+        // SAFETY: `acc` has at least N rows of eight f32.
+        unsafe { _mm256_storeu_ps(acc[j].as_mut_ptr(), accv[j]) };
+    }
+}
+
+/// `avx2::tile32` (Q8_0, Q4_0, Q5_0 panels against up to four activation rows) with 256-bit VNNI: one
+/// `vpdpbusd` per quad and row instead of `maddubs` plus an add (and for Q8_0 `abs` and `sign`). Q8_0's signed
+/// weights are made unsigned by adding 128 (`xor 0x80`) and `128 * sum(a)` taken off, as the offset formats
+/// take off theirs: exact integers, so the same results as AVX2's.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+pub(crate) fn tile32(
+    panel: &[u8],
+    nb: usize,
+    acts: &Acts,
+    cols: Range<usize>,
+    blk0: usize,
+    offset_shift: Option<u32>,
+    acc: &mut [[f32; ROWS]],
+) {
+    assert!(panel.len() >= nb * PANEL32 && acc.len() >= cols.len());
+    let nbk = acts.k / 32;
+    assert!(blk0 + nb <= nbk && cols.end <= acts.m);
+    assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk && acts.sum.len() >= acts.m * nbk);
+    // Q8_0: weights + 128, so 128 times the activations' sum comes off.
+    let (shift, flip) = match offset_shift {
+        Some(s) => (s, 0),
+        None => (7, 0x80u8 as i8),
+    };
+    // SAFETY: the bounds were checked above (and this function's target features are enabled).
+    unsafe {
+        match cols.len() {
+            4 => tile32_n::<4>(panel, nb, acts, cols.start, blk0, shift, flip, acc),
+            3 => tile32_n::<3>(panel, nb, acts, cols.start, blk0, shift, flip, acc),
+            2 => tile32_n::<2>(panel, nb, acts, cols.start, blk0, shift, flip, acc),
+            1 => tile32_n::<1>(panel, nb, acts, cols.start, blk0, shift, flip, acc),
+            _ => {}
+        }
+    }
+}
+
+/// # Safety
+/// Bounds as checked by `tile32`; its target features available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile32_n<const N: usize>(
+    panel: &[u8],
+    nb: usize,
+    acts: &Acts,
+    col0: usize,
+    blk0: usize,
+    shift: u32,
+    flip: i8,
+    acc: &mut [[f32; ROWS]],
+) {
+    let k = acts.k;
+    let nbk = k / 32;
+    let flip = _mm256_set1_epi8(flip);
+    // SAFETY: `acc` has at least N rows of eight f32.
+    let mut accv: [__m256; N] = std::array::from_fn(|j| unsafe { _mm256_loadu_ps(acc[j].as_ptr()) });
+    let aq: [*const i8; N] = std::array::from_fn(|j| acts.q[(col0 + j) * k..].as_ptr());
+    for b in 0..nb {
+        // SAFETY: panel block `b` and activation blocks `blk0 + b` of rows `col0..col0 + N` are in bounds
+        // (checked by `tile32`); offsets follow `layout`.
+        unsafe {
+            let blk = panel.as_ptr().add(b * PANEL32);
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.cast()));
+            let q = blk.add(16);
+            let ab = (blk0 + b) * 32;
+            let mut s = [_mm256_setzero_si256(); N];
+            for g in 0..8 {
+                let w = _mm256_xor_si256(_mm256_loadu_si256(q.add(32 * g).cast()), flip);
+                for j in 0..N {
+                    let a = _mm256_set1_epi32(std::ptr::read_unaligned(aq[j].add(ab + 4 * g).cast::<i32>()));
+                    s[j] = _mm256_dpbusd_epi32(s[j], w, a);
+                }
+            }
+            for j in 0..N {
+                let blk_ix = (col0 + j) * nbk + blk0 + b;
+                let corr = _mm256_set1_epi32(*acts.sum.get_unchecked(blk_ix) << shift);
+                let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(s[j], corr));
+                let da = _mm256_set1_ps(*acts.d.get_unchecked(blk_ix));
+                accv[j] = _mm256_fmadd_ps(isum, _mm256_mul_ps(dw, da), accv[j]);
             }
         }
     }

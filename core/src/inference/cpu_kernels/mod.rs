@@ -415,7 +415,13 @@ impl QuantMatrix {
         match (isa, ty.is_k()) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is only used where `available()` said so.
-            (Isa::Avx2, false) => unsafe { avx2::tile32(panel, nb, acts, cols, blk0, ty.offset_shift(), acc) },
+            (Isa::Avx2, false) => unsafe {
+                if avx512::available() {
+                    avx512::tile32(panel, nb, acts, cols, blk0, ty.offset_shift(), acc)
+                } else {
+                    avx2::tile32(panel, nb, acts, cols, blk0, ty.offset_shift(), acc)
+                }
+            },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
             (Isa::Avx2, true) => unsafe {

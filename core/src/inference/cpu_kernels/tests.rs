@@ -380,3 +380,39 @@ fn avx512_prompt_tiles_match_avx2() {
         }
     }
 }
+
+/// The same for the 32-element formats: AVX-512 VNNI tiles give exactly what AVX2's give.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_prompt_tiles_match_avx2_for_32_element_blocks() {
+    if !super::avx512::available() || !Isa::Avx2.available() {
+        eprintln!("skipped: this CPU has no AVX-512 VNNI");
+        return;
+    }
+    let mut rng = Rng(0x32b1);
+    for ty in [WeightType::Q8_0, WeightType::Q4_0, WeightType::Q5_0] {
+        let (n, kb, m) = (8usize, 12usize, 6usize);
+        let k = kb * 32;
+        let data = random_matrix(ty, n, k, &mut rng);
+        let mat = QuantMatrix::from_ggml(ty, n, k, &data).unwrap();
+        let x = random_acts(m * k, &mut rng);
+        let mut acts = Acts::default();
+        acts.resize(m, k, false);
+        act::quantize_rows_scalar(&x, &mut acts, false, 0..m);
+        let mut panel = vec![0u8; kb * ty.panel_bytes()];
+        // SAFETY: AVX2 was detected above.
+        unsafe { avx2::unpack(ty, mat.group(0), kb, &mut panel) };
+        for (cols, blk0, nb) in [(0..4, 0, kb), (1..4, 1, 7), (2..4, 11, 1), (5..6, 0, kb)] {
+            let start: Vec<[f32; 8]> =
+                (0..cols.len()).map(|c| std::array::from_fn(|i| (c * 8 + i) as f32 * 0.125 - 1.0)).collect();
+            let (mut want, mut got) = (start.clone(), start);
+            let p = &panel[blk0 * ty.panel_bytes()..];
+            // SAFETY: both kernels' features were detected above.
+            unsafe {
+                avx2::tile32(p, nb, &acts, cols.clone(), blk0, ty.offset_shift(), &mut want);
+                super::avx512::tile32(p, nb, &acts, cols.clone(), blk0, ty.offset_shift(), &mut got);
+            }
+            assert_eq!(got, want, "{ty:?} cols {cols:?} blocks {blk0}..{}", blk0 + nb);
+        }
+    }
+}
