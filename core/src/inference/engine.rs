@@ -629,10 +629,8 @@ mod tests {
         // Nothing past the budget but the first, and nothing for a prompt with only its last token left.
         assert_eq!(plan_chunks(&[(1, 0, 600), (2, 0, 600)], 100), vec![(1, 0, c)]);
         assert_eq!(plan_chunks(&[(1, 10, 10), (2, 0, 5)], PROMPT_BUDGET), vec![(2, 0, 5)]);
-        for plan in [plan_chunks(&[(0, 3, 1000), (1, 250, 260), (2, 255, 900)], PROMPT_BUDGET)] {
-            for (_, from, to) in plan {
-                assert!(to > from && (to % c == 0 || to == 260), "{from}..{to}");
-            }
+        for (_, from, to) in plan_chunks(&[(0, 3, 1000), (1, 250, 260), (2, 255, 900)], PROMPT_BUDGET) {
+            assert!(to > from && (to % c == 0 || to == 260), "{from}..{to}");
         }
     }
 }

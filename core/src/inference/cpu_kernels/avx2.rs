@@ -386,7 +386,7 @@ unsafe fn unpack_q6k(p: *const u8, o: *mut u8) {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// Checks that activation rows `cols`, blocks `blk0..blk0 + nb` of `block` elements, are in `acts`.
-fn check_acts(acts: &Acts, cols: &Range<usize>, blk0: usize, nb: usize, block: usize) {
+pub(crate) fn check_acts(acts: &Acts, cols: &Range<usize>, blk0: usize, nb: usize, block: usize) {
     let nbk = acts.k / block;
     assert!(blk0 + nb <= nbk && cols.end <= acts.m);
     assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk);
@@ -421,6 +421,48 @@ pub(crate) fn tile32(
             (2, false) => tile32_n::<2, true>(panel, nb, acts, cols.start, blk0, shift, acc),
             (1, false) => tile32_n::<1, true>(panel, nb, acts, cols.start, blk0, shift, acc),
             _ => {}
+        }
+    }
+}
+
+/// The end of one super-block in a K-quant tile (`tile256_n` here and in `avx512`): the mins against the
+/// activations' 16-element sums, then the integer sums `ai` scaled into `accv`.
+///
+/// # Safety
+/// `blk` points to a panel super-block and `ab` is a super-block of the activation rows `col0..col0 + N` (and
+/// of their `bs` sums), all in bounds.
+#[inline(always)]
+pub(crate) unsafe fn tile256_finish<const N: usize, const SHARE: bool>(
+    blk: *const u8,
+    acts: &Acts,
+    bs: &[*const i16; N],
+    col0: usize,
+    ab: usize,
+    ai: &[__m256i; N],
+    accv: &mut [__m256; N],
+) {
+    let nbk = acts.k / 256;
+    // SAFETY: the caller guarantees the bounds; offsets follow `layout`.
+    unsafe {
+        let mut mi = [_mm256_setzero_si256(); N];
+        for kk in 0..8 {
+            let m = ld(blk.add(PANEL256_M + 32 * kk));
+            for j in 0..N {
+                let pair = _mm256_set1_epi32(std::ptr::read_unaligned(bs[j].add(ab * 16 + 2 * kk).cast()));
+                mi[j] = _mm256_add_epi32(mi[j], _mm256_madd_epi16(m, pair));
+            }
+        }
+        let d = _mm256_loadu_ps(blk.add(PANEL256_D).cast());
+        let dmin = _mm256_loadu_ps(blk.add(PANEL256_DMIN).cast());
+        for j in 0..N {
+            let da = _mm256_set1_ps(*acts.d.get_unchecked((col0 + j) * nbk + ab));
+            if SHARE {
+                let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai[j], mi[j]));
+                accv[j] = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv[j]);
+            } else {
+                accv[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[j]), _mm256_mul_ps(d, da), accv[j]);
+                accv[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[j]), _mm256_mul_ps(dmin, da), accv[j]);
+            }
         }
     }
 }
@@ -571,26 +613,7 @@ unsafe fn tile256_n<const N: usize, const SHARE: bool>(
                     }
                 }
             }
-            let mut mi = [_mm256_setzero_si256(); N];
-            for kk in 0..8 {
-                let m = ld(blk.add(PANEL256_M + 32 * kk));
-                for j in 0..N {
-                    let pair = _mm256_set1_epi32(std::ptr::read_unaligned(bs[j].add((blk0 + b) * 16 + 2 * kk).cast()));
-                    mi[j] = _mm256_add_epi32(mi[j], _mm256_madd_epi16(m, pair));
-                }
-            }
-            let d = _mm256_loadu_ps(blk.add(PANEL256_D).cast());
-            let dmin = _mm256_loadu_ps(blk.add(PANEL256_DMIN).cast());
-            for j in 0..N {
-                let da = _mm256_set1_ps(*acts.d.get_unchecked((col0 + j) * nbk + blk0 + b));
-                if SHARE {
-                    let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai[j], mi[j]));
-                    accv[j] = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv[j]);
-                } else {
-                    accv[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[j]), _mm256_mul_ps(d, da), accv[j]);
-                    accv[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[j]), _mm256_mul_ps(dmin, da), accv[j]);
-                }
-            }
+            tile256_finish::<N, SHARE>(blk, acts, &bs, col0, blk0 + b, &ai, &mut accv);
         }
     }
     for j in 0..N {

@@ -9,8 +9,8 @@ use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
 use super::act::Acts;
-use super::avx2::{dup_rows, mins_q6k, prefetch_ahead};
-use super::layout::{PANEL32, PANEL256, PANEL256_D, PANEL256_DMIN, PANEL256_M, PANEL256_SC, ROWS, WeightType};
+use super::avx2::{check_acts, dup_rows, mins_q6k, prefetch_ahead, tile256_finish};
+use super::layout::{PANEL32, PANEL256, PANEL256_SC, ROWS, WeightType};
 use std::ops::Range;
 
 /// Whether this CPU runs these kernels (and `JAN_CPU_AVX512` does not say `0`); detected once.
@@ -48,9 +48,8 @@ pub(crate) fn direct256(
     assert!(handles(ty));
     let pb = ty.packed_bytes();
     assert!(packed.len() >= nb * pb);
+    check_acts(acts, &(col..col + 1), blk0, nb, 256);
     let nbk = acts.k / 256;
-    assert!(blk0 + nb <= nbk && col < acts.m);
-    assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk);
     assert!(acts.bsums.len() >= acts.m * nbk * 16);
     let a = acts.q[col * acts.k..].as_ptr();
     let bs = acts.bsums[col * nbk * 16..].as_ptr();
@@ -148,10 +147,8 @@ pub(crate) fn tile256(
     acc: &mut [[f32; ROWS]],
 ) {
     assert!(panel.len() >= nb * PANEL256 && acc.len() >= cols.len());
-    let nbk = acts.k / 256;
-    assert!(blk0 + nb <= nbk && cols.end <= acts.m);
-    assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk);
-    assert!(acts.bsums.len() >= acts.m * nbk * 16);
+    check_acts(acts, &cols, blk0, nb, 256);
+    assert!(acts.bsums.len() >= acts.m * (acts.k / 16));
     // SAFETY: the bounds were checked above (and this function's target features are enabled).
     unsafe {
         match (cols.len(), mins_share_scale) {
@@ -207,26 +204,7 @@ unsafe fn tile256_n<const N: usize, const SHARE: bool>(
                     ai[j] = _mm256_add_epi32(ai[j], _mm256_mullo_epi32(t, sc));
                 }
             }
-            let mut mi = [_mm256_setzero_si256(); N];
-            for kk in 0..8 {
-                let m = ld(blk.add(PANEL256_M + 32 * kk));
-                for j in 0..N {
-                    let pair = _mm256_set1_epi32(std::ptr::read_unaligned(bs[j].add((blk0 + b) * 16 + 2 * kk).cast()));
-                    mi[j] = _mm256_add_epi32(mi[j], _mm256_madd_epi16(m, pair));
-                }
-            }
-            let d = _mm256_loadu_ps(blk.add(PANEL256_D).cast());
-            let dmin = _mm256_loadu_ps(blk.add(PANEL256_DMIN).cast());
-            for j in 0..N {
-                let da = _mm256_set1_ps(*acts.d.get_unchecked((col0 + j) * nbk + blk0 + b));
-                if SHARE {
-                    let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai[j], mi[j]));
-                    accv[j] = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv[j]);
-                } else {
-                    accv[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai[j]), _mm256_mul_ps(d, da), accv[j]);
-                    accv[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[j]), _mm256_mul_ps(dmin, da), accv[j]);
-                }
-            }
+            tile256_finish::<N, SHARE>(blk, acts, &bs, col0, blk0 + b, &ai, &mut accv);
         }
     }
     for j in 0..N {
@@ -250,9 +228,8 @@ pub(crate) fn tile32(
     acc: &mut [[f32; ROWS]],
 ) {
     assert!(panel.len() >= nb * PANEL32 && acc.len() >= cols.len());
-    let nbk = acts.k / 32;
-    assert!(blk0 + nb <= nbk && cols.end <= acts.m);
-    assert!(acts.q.len() >= acts.m * acts.k && acts.d.len() >= acts.m * nbk && acts.sum.len() >= acts.m * nbk);
+    check_acts(acts, &cols, blk0, nb, 32);
+    assert!(acts.sum.len() >= acts.m * (acts.k / 32));
     // Q8_0: weights + 128, so 128 times the activations' sum comes off.
     let (shift, flip) = match offset_shift {
         Some(s) => (s, 0),

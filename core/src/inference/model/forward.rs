@@ -217,19 +217,14 @@ impl Model {
                 self.decode_attention(il, l, h, std::slice::from_mut(&mut &mut *cache))
             });
         }
-        let mark = profile::mark();
-        let (q, k, v) = (l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?);
-        mark.end(&self.device, Section::AttentionProjections)?;
-        let out = self.attend(il, l, (q, k, v), pos, cache, masks)?;
+        let out = self.attend(il, l, self.projections(l, h)?, pos, cache, masks)?;
         timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
     }
 
     /// [`Model::attention`] of the rows of several sequences' prompt chunks: the projections of all rows at once,
     /// then each sequence's attention with its own cache.
     fn chunks_attention(&self, il: usize, l: &Layer, h: &Tensor, seqs: &mut [Chunk<'_>]) -> Result<Tensor> {
-        let mark = profile::mark();
-        let (q, k, v) = (l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?);
-        mark.end(&self.device, Section::AttentionProjections)?;
+        let (q, k, v) = self.projections(l, h)?;
         let mut outs = Vec::with_capacity(seqs.len());
         let mut row = 0;
         let host_kernel = self.config.head_dim.is_multiple_of(8);
@@ -249,6 +244,13 @@ impl Model {
         }
         let out = Tensor::cat(&outs, 0).map_err(engine_err)?;
         timed(&self.device, Section::AttentionProjections, || l.wo.forward(&out))
+    }
+
+    /// The query, key and value projections of the rows of `h`, timed as such.
+    fn projections(&self, l: &Layer, h: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        timed(&self.device, Section::AttentionProjections, || {
+            Ok((l.wq.forward(h)?, l.wk.forward(h)?, l.wv.forward(h)?))
+        })
     }
 
     /// Attention of one sequence's new rows, given their projections (`[seq, heads * head_dim]` each) at
