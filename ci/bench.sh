@@ -11,6 +11,8 @@
 #              prompts default to 128,512,2048 and the repetitions to 1
 #
 # llama-bench runs with --repack 1 (its default); llama.cpp is built without AMX (ci/build-llama-cpp.sh).
+# Decoding reads every weight once a token, so it is also printed against its ceiling: the threads' memory read
+# speed (`bench --memory`) over the bytes a token reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=2
@@ -43,15 +45,18 @@ llama_bin="$(ci/build-llama-cpp.sh)"
 log "building the core's bench (release)"
 cargo build --release --locked -p jan-core --example bench >&2
 bench="target/release/examples/bench"
+# What the memory lets any program decode: read speed / the weights a decoding step reads.
+mem_gbs="$(RAYON_NUM_THREADS="$threads" "$bench" --memory)"
+log "memory read speed with $threads threads: $mem_gbs GB/s"
 
 printf '\n%-38s %-7s %10s %10s %8s\n' "model" "test" "core t/s" "llama t/s" "ratio"
 for model in "${models[@]}"; do
   log "$(basename "$model"): core"
   ours="$(RAYON_NUM_THREADS="$threads" "$bench" "$model" --reps "$reps" --prompts "$prompts" --json)"
   log "$(basename "$model"): llama-bench"
-  python3 - "$model" "$ours" "$llama_bin/llama-bench" "$threads" "$prompts" "$reps" <<'PY'
+  python3 - "$model" "$ours" "$llama_bin/llama-bench" "$threads" "$prompts" "$reps" "$mem_gbs" <<'PY'
 import json, os, resource, subprocess, sys
-model, ours, llama_bench, threads, prompts, reps = sys.argv[1:]
+model, ours, llama_bench, threads, prompts, reps, mem_gbs = sys.argv[1:]
 ours = json.loads(ours)
 run = subprocess.run(
     [llama_bench, "-m", model, "-t", threads, "-p", prompts, "-n", "128", "-r", reps, "-o", "json"],
@@ -66,6 +71,9 @@ for row in json.loads(run.stdout):
 name = os.path.basename(model)
 for key in [f"pp{n}" for n in prompts.split(",")] + ["tg128"]:
     print(f"{name:<38} {key:<7} {ours[key]:10.1f} {ref.get(key, float('nan')):10.1f} {ours[key] / ref[key]:7.2f}x")
+ceiling = float(mem_gbs) * 1e9 / (ours["read_mb"] * (1 << 20))
+print(f"{name:<38} decoding ceiling: {ceiling:.1f} tokens/s ({mem_gbs} GB/s read / {ours['read_mb']:.0f} MB a token); "
+      f"core at {ours['tg128'] / ceiling:.0%} of it, llama at {ref['tg128'] / ceiling:.0%}")
 budget = (ours["file_mb"] + ours["kv_mb"]) * 1.15
 print(f"{name:<38} time to first token (128-token prompt): core {ours['ttft_ms_128']:.0f} ms, "
       f"llama {128 / ref['pp128'] * 1000:.0f} ms (128 / pp128)")

@@ -7,6 +7,7 @@
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- MODEL.gguf [--reps N] [--json] [--decode]
 //!     [--prompts 128,512,2048]
 //! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --kernels [--reps N]
+//! RAYON_NUM_THREADS=2 cargo run --release -p jan-core --example bench -- --memory [--reps N]
 //! ```
 //!
 //! `--decode` skips prompt processing (for profiling decode alone).
@@ -15,6 +16,10 @@
 //!
 //! `--kernels` times the quantized matrix products alone (`jan_core::inference::cpu_kernels`) against candle's
 //! `QMatMul` on the same weights, for the shapes of the test models (best of N, in GMAC/s).
+//!
+//! `--memory` measures how fast the threads read memory (a 1 GiB buffer, each thread its share, best of N, in
+//! GB/s): divided by the weights a decoding step reads (`read_mb` in the model's report), the most tokens/s any
+//! program can decode on this machine with that model.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -36,6 +41,14 @@ fn main() -> anyhow::Result<()> {
             _ => 20,
         };
         return kernels(reps);
+    }
+    if first == "--memory" {
+        let reps = match (args.next().as_deref(), args.next()) {
+            (Some("--reps"), Some(n)) => n.parse()?,
+            _ => 5,
+        };
+        println!("{:.1}", memory_read_gbs(reps));
+        return Ok(());
     }
     let path = PathBuf::from(first);
     let mut reps = 3;
@@ -112,11 +125,12 @@ fn main() -> anyhow::Result<()> {
     // The largest cache the run held (the longest prompt's, or decoding's 512).
     let largest = prompts.iter().map(|n| n + 8).chain([512]).max().unwrap_or(512);
     let kv_mb = (model.config.kv_bytes_per_token() * largest) as f64 / (1 << 20) as f64;
+    let read_mb = model.bytes_per_token() as f64 / (1 << 20) as f64;
     if json {
         let mut out = serde_json::json!({
             "model": path.file_name().map(|n| n.to_string_lossy().into_owned()),
             "tg128": tg, "ttft_ms_128": ttft,
-            "peak_rss_mb": peak_mb, "file_mb": file_mb, "kv_mb": kv_mb, "load_s": load_s,
+            "peak_rss_mb": peak_mb, "file_mb": file_mb, "kv_mb": kv_mb, "load_s": load_s, "read_mb": read_mb,
         });
         for &(n, rate) in &pp {
             out[format!("pp{n}")] = serde_json::json!(rate);
@@ -130,7 +144,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{:<10} {rate:.1} tokens/s", format!("pp{n}"));
             }
         }
-        println!("tg128      {tg:.1} tokens/s");
+        println!("tg128      {tg:.1} tokens/s (reading {read_mb:.0} MB of weights a token)");
         println!("ttft(128)  {ttft:.0} ms");
         if let Some(mb) = peak_mb {
             println!("peak RSS   {mb:.0} MB (file {file_mb:.0} MB, KV cache of {largest} tokens {kv_mb:.0} MB)");
@@ -199,6 +213,33 @@ fn kernels(reps: usize) -> anyhow::Result<()> {
 }
 
 /// Peak resident memory (Linux `VmHWM`), in KiB.
+/// Memory read speed of all the pool's threads together, GB/s (best of `reps` passes over 1 GiB).
+fn memory_read_gbs(reps: usize) -> f64 {
+    use rayon::prelude::*;
+    let buf = vec![1u64; 1 << 27];
+    let threads = rayon::current_num_threads().max(1);
+    let share = buf.len().div_ceil(threads);
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        let sum: u64 = buf
+            .par_chunks(share)
+            .map(|part| {
+                let mut acc = [0u64; 8];
+                for c in part.chunks_exact(8) {
+                    for (a, v) in acc.iter_mut().zip(c) {
+                        *a = a.wrapping_add(*v);
+                    }
+                }
+                acc.iter().fold(0u64, |a, b| a.wrapping_add(*b))
+            })
+            .sum();
+        std::hint::black_box(sum);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (buf.len() * 8) as f64 / best / 1e9
+}
+
 fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|l| l.strip_prefix("VmHWM:")?.trim().strip_suffix("kB")?.trim().parse().ok())

@@ -1,9 +1,10 @@
-//! AVX-512 (BW, VNNI) version of the K-quant decoding kernel (`avx2::direct256`): two quads of the eight rows
-//! per register and `vpdpbusd` for the byte products, so a decoding step reads Q4_K and Q6_K weights at memory
-//! speed where AVX2's `maddubs` + `madd` chain was the limit (a 7B Q4_K_M model decoded at 0.72x llama.cpp's
-//! speed on two cores). The integer sums are exactly those of the AVX2 kernel (no product saturates there
-//! either) and the float operations the same, in the same order, so the results are bit-identical: the tests
-//! check it, and `JAN_CPU_AVX512=0` turns this path off.
+//! AVX-512 (VL, VNNI) versions of the AVX2 kernels: `vpdpbusd` adds four byte products into a dword where
+//! AVX2 needs `maddubs` and `madd`. `direct256` decodes Q4_K and Q6_K (one activation row), `tile256` and
+//! `tile32` process prompts. All in 256-bit registers with embedded broadcasts of the activations (Zen 4
+//! splits 512-bit operations in two, and the 512-bit decoding kernel measured slower for its shuffles). The
+//! integer sums are exactly those of the AVX2 kernels (no product saturates there either) and the float
+//! operations the same, in the same order, so the results are bit-identical: the tests check it, and
+//! `JAN_CPU_AVX512=0` turns this path off.
 
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -35,7 +36,13 @@ pub(crate) fn handles(ty: WeightType) -> bool {
 
 /// `avx2::direct256` for Q4_K and Q6_K: one activation row (`col`) against `nb` packed super-blocks of a group
 /// of eight rows, accumulated into `acc`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+///
+/// 256-bit registers on purpose: each packed 32-byte register (a quad of eight rows) meets one activation quad,
+/// which `vpdpbusd` takes straight from memory as an embedded broadcast, so no shuffle is spent on the
+/// activations (the 512-bit form needed two `vpermd` per 64 bytes, and on Zen 4 a 512-bit operation costs two
+/// 256-bit ones anyway). Q4_K's high nibbles are multiplied in place (`& 0xf0`, sixteen times the value) and
+/// their exact sum shifted back; Q6_K's two high bits are merged with one `vpternlogd`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 pub(crate) fn direct256(
     ty: WeightType,
     packed: &[u8],
@@ -53,12 +60,12 @@ pub(crate) fn direct256(
     assert!(acts.bsums.len() >= acts.m * nbk * 16);
     let a = acts.q[col * acts.k..].as_ptr();
     let bs = acts.bsums[col * nbk * 16..].as_ptr();
-    let m0f = _mm512_set1_epi8(0x0f);
-    let m30 = _mm512_set1_epi8(0x30);
-    // Sixteen activation bytes hold the quads of two consecutive packed 32-byte rows (`i`, `i + 1`): low nibbles
-    // take dwords 0 and 2, high nibbles 1 and 3, each broadcast over its half of the register.
-    let lo_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
-    let hi_idx = _mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
+    let m0f = _mm256_set1_epi8(0x0f);
+    let mf0 = _mm256_set1_epi8(0xf0u8 as i8);
+    let m30 = _mm256_set1_epi8(0x30);
+    let ld = |p: *const u8| unsafe { _mm256_loadu_si256(p.cast()) };
+    // `(x & 0x0f) | h`, for `h` already masked to bits 4 and 5.
+    let merge = |x: __m256i, h: __m256i| _mm256_ternarylogic_epi32::<0xEC>(x, h, m0f);
     let q6 = ty == WeightType::Q6_K;
     // SAFETY: `acc` holds eight f32.
     let mut accv = unsafe { _mm256_loadu_ps(acc.as_ptr()) };
@@ -68,68 +75,63 @@ pub(crate) fn direct256(
         unsafe {
             let p = packed.as_ptr().add(b * pb);
             prefetch_ahead(p, pb);
-            let ab = (blk0 + b) * 256;
+            let ab = a.add((blk0 + b) * 256);
+            // Activation quad `q` (elements `4q..4q + 4` of this super-block) in every dword.
+            let quad = |q: usize| _mm256_set1_epi32(std::ptr::read_unaligned(ab.add(4 * q).cast::<i32>()));
             let sums = |k: usize| _mm256_set1_epi32(std::ptr::read_unaligned(bs.add((blk0 + b) * 16 + 2 * k).cast()));
-            let acts16 = |i: usize| _mm512_castsi128_si512(_mm_loadu_si128(a.add(ab + 8 * i).cast()));
-            let mut ai = _mm512_setzero_si512();
+            let mut ai = _mm256_setzero_si256();
             let mut mi = _mm256_setzero_si256();
             let da = _mm256_set1_ps(*acts.d.get_unchecked(col * nbk + blk0 + b));
             let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
             if q6 {
-                // Sub-block `s` (16 elements) is packed rows `2s` and `2s + 1`, whose high bits share 32 bytes:
-                // bits 0-3 of each byte for the first row, 4-7 for the second.
+                // Sub-block `s` (16 elements) is packed registers `2s` and `2s + 1`, whose high bits share the
+                // two-bit register `s`: bits 0-1 and 2-3 of each byte for the first one's low and high
+                // nibbles, 4-5 and 6-7 for the second one's.
                 for s in 0..16 {
-                    let l = _mm512_loadu_si512(p.add(144 + 64 * s).cast());
-                    let h = _mm256_loadu_si256(p.add(1168 + 32 * s).cast());
-                    let h = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(h), _mm256_srli_epi16::<4>(h));
-                    let lo =
-                        _mm512_or_si512(_mm512_and_si512(l, m0f), _mm512_and_si512(_mm512_slli_epi16::<4>(h), m30));
-                    let hi = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srli_epi16::<4>(l), m0f),
-                        _mm512_and_si512(_mm512_slli_epi16::<2>(h), m30),
-                    );
-                    let x = acts16(2 * s);
-                    let t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_permutexvar_epi32(lo_idx, x));
-                    let t = _mm512_dpbusd_epi32(t, hi, _mm512_permutexvar_epi32(hi_idx, x));
-                    let sc = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(16 + 8 * s).cast())));
-                    ai = _mm512_add_epi32(ai, _mm512_mullo_epi32(t, sc));
+                    let h = ld(p.add(1168 + 32 * s));
+                    let l0 = ld(p.add(144 + 64 * s));
+                    let l1 = ld(p.add(176 + 64 * s));
+                    let lo0 = merge(l0, _mm256_and_si256(_mm256_slli_epi16::<4>(h), m30));
+                    let hi0 = merge(_mm256_srli_epi16::<4>(l0), _mm256_and_si256(_mm256_slli_epi16::<2>(h), m30));
+                    let lo1 = merge(l1, _mm256_and_si256(h, m30));
+                    let hi1 = merge(_mm256_srli_epi16::<4>(l1), _mm256_and_si256(_mm256_srli_epi16::<2>(h), m30));
+                    let t = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo0, quad(4 * s));
+                    let t = _mm256_dpbusd_epi32(t, hi0, quad(4 * s + 1));
+                    let t = _mm256_dpbusd_epi32(t, lo1, quad(4 * s + 2));
+                    let t = _mm256_dpbusd_epi32(t, hi1, quad(4 * s + 3));
+                    let sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(16 + 8 * s).cast()));
+                    ai = _mm256_add_epi32(ai, _mm256_mullo_epi32(t, sc));
                 }
                 for k in 0..8 {
                     mi = _mm256_add_epi32(mi, _mm256_madd_epi16(mins_q6k(p, k), sums(k)));
                 }
-                let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(fold(ai), mi));
+                let isum = _mm256_cvtepi32_ps(_mm256_sub_epi32(ai, mi));
                 accv = _mm256_fmadd_ps(isum, _mm256_mul_ps(d, da), accv);
             } else {
-                // Sub-block `j` (32 elements) is packed rows `4j..4j + 4`.
+                // Sub-block `j` (32 elements) is packed registers `4j..4j + 4`.
                 for j in 0..8 {
-                    let mut t = _mm512_setzero_si512();
-                    for i in [4 * j, 4 * j + 2] {
-                        let l = _mm512_loadu_si512(p.add(160 + 32 * i).cast());
-                        let lo = _mm512_and_si512(l, m0f);
-                        let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(l), m0f);
-                        let x = acts16(i);
-                        t = _mm512_dpbusd_epi32(t, lo, _mm512_permutexvar_epi32(lo_idx, x));
-                        t = _mm512_dpbusd_epi32(t, hi, _mm512_permutexvar_epi32(hi_idx, x));
+                    let mut tl = _mm256_setzero_si256();
+                    let mut th = _mm256_setzero_si256();
+                    for i in 4 * j..4 * j + 4 {
+                        let l = ld(p.add(160 + 32 * i));
+                        tl = _mm256_dpbusd_epi32(tl, _mm256_and_si256(l, m0f), quad(2 * i));
+                        th = _mm256_dpbusd_epi32(th, _mm256_and_si256(l, mf0), quad(2 * i + 1));
                     }
-                    let sc = _mm512_broadcast_i64x4(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p.add(32 + 8 * j).cast())));
-                    ai = _mm512_add_epi32(ai, _mm512_mullo_epi32(t, sc));
+                    // `th` is sixteen times the high nibbles' sum (at most 491,520: no overflow), exactly.
+                    let t = _mm256_add_epi32(tl, _mm256_srai_epi32::<4>(th));
+                    let sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64(p.add(32 + 8 * j).cast()));
+                    ai = _mm256_add_epi32(ai, _mm256_mullo_epi32(t, sc));
                     let m = dup_rows(_mm_cvtepu8_epi16(_mm_loadl_epi64(p.add(96 + 8 * j).cast())));
                     mi = _mm256_add_epi32(mi, _mm256_madd_epi16(m, sums(j)));
                 }
                 let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16).cast()));
-                accv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(fold(ai)), _mm256_mul_ps(d, da), accv);
+                accv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ai), _mm256_mul_ps(d, da), accv);
                 accv = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, da), accv);
             }
         }
     }
     // SAFETY: `acc` holds eight f32.
     unsafe { _mm256_storeu_ps(acc.as_mut_ptr(), accv) };
-}
-
-/// The two halves of `v` (the same eight rows) added.
-#[target_feature(enable = "avx512f,avx2")]
-fn fold(v: __m512i) -> __m256i {
-    _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v))
 }
 
 /// `avx2::tile256` (K-quant panels against up to four activation rows, prompt processing) with 256-bit VNNI:

@@ -298,7 +298,11 @@ impl QuantMatrix {
         let direct = m == 1 && (self.ty == WeightType::Q8_0 || isa == Isa::Avx2);
         let kc = if direct { self.blocks } else { self.chunk_blocks(m) };
         // Tasks of a few groups each: enough of them to balance threads, few enough to keep overheads low.
-        let threads = rayon::current_num_threads().max(1);
+        // They run on candle's barrier pool, whose workers spin a while between calls: a decoding step is a
+        // few hundred products of a fraction of a millisecond each, and rayon's workers fell asleep between
+        // them (a futex wake per product; 1.5B Q4_K_M decoding ~10% slower and less steady).
+        let pool = candle_core::utils::barrier_pool();
+        let threads = pool.n_workers() + 1;
         let per_task = groups.div_ceil(threads * 4).max(1);
         let tasks = groups.div_ceil(per_task);
         let out_ptr = SyncPtr(out.as_mut_ptr());
@@ -312,7 +316,7 @@ impl QuantMatrix {
         if tasks == 1 || threads == 1 {
             (0..tasks).for_each(work);
         } else {
-            (0..tasks).into_par_iter().for_each(work);
+            pool.execute_chunked(tasks, |r| r.for_each(work));
         }
     }
 

@@ -123,8 +123,13 @@ impl Model {
         let mut l =
             Loader { tensors, data_offset: info.data_offset, reader, device, total, loaded: 0, resident: 0, progress };
 
+        // Untied embeddings are looked up a row at a time: a decoding step does not read them.
+        let mut lookup_only = 0;
         let (embeddings, output) = if l.has("output.weight") {
-            (Embeddings::Candle(Arc::new(l.qtensor("token_embd.weight")?)), l.matrix("output.weight", None)?)
+            let before = l.resident;
+            let embeddings = Embeddings::Candle(Arc::new(l.qtensor("token_embd.weight")?));
+            lookup_only = l.resident - before;
+            (embeddings, l.matrix("output.weight", None)?)
         } else if let Some(m) = l.packed("token_embd.weight")? {
             // Tied embeddings: the same quantized matrix serves both ends.
             let m = Arc::new(m);
@@ -169,6 +174,7 @@ impl Model {
             output,
             rope_freq_factors,
             weight_bytes: l.resident as usize,
+            bytes_per_token: (l.resident - lookup_only) as usize,
         })
     }
 }
@@ -253,6 +259,17 @@ mod tests {
         let logits = model.forward(&[1, 4, 5], &mut cache).unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(logits.len(), model.config.n_vocab);
         assert!(logits.iter().all(|l| l.is_finite()));
+        // Tied embeddings double as the output projection: a decoding step reads every weight.
+        assert_eq!(model.bytes_per_token(), model.weight_bytes());
+
+        // Untied ones are looked up a row at a time: a step reads all but them (264 rows of 32, Q8_0).
+        let path = dir.path().join("untied.gguf");
+        tiny::untied().write_to(&path).unwrap();
+        let info = read_info(&path, &ReadOptions::default()).unwrap();
+        let untied = Model::load(&path, &info, &Device::Cpu, &mut |_| {}).unwrap();
+        assert_eq!(untied.weight_bytes() - untied.bytes_per_token(), 264 * 32 / 32 * 34);
+        let logits = untied.forward(&[1, 4, 5], &mut untied.new_cache(16).unwrap()).unwrap();
+        assert_eq!(logits.dims(), [264]);
     }
 
     #[test]

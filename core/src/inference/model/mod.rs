@@ -64,12 +64,19 @@ pub struct Model {
     output: Linear,
     rope_freq_factors: Option<Vec<f32>>,
     weight_bytes: usize,
+    bytes_per_token: usize,
 }
 
 impl Model {
     /// Bytes of weights held on the device.
     pub fn weight_bytes(&self) -> usize {
         self.weight_bytes
+    }
+
+    /// Bytes of weights a decoding step reads: all of them but untied token embeddings (one row each). What
+    /// bounds decoding where memory is the limit: tokens/s <= memory bandwidth / this.
+    pub fn bytes_per_token(&self) -> usize {
+        self.bytes_per_token
     }
 
     pub fn device(&self) -> &Device {

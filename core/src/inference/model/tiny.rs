@@ -71,6 +71,14 @@ pub(crate) fn writer_of(arch: &str) -> GgufWriter {
     w
 }
 
+/// The tiny model with an output projection of its own (untied embeddings).
+pub(crate) fn untied() -> GgufWriter {
+    let mut w = writer();
+    let mut seed = 7u64;
+    matrix(&mut w, "output.weight", 264, N_EMBD, &mut seed);
+    w
+}
+
 /// A `rows x cols` Q8_0 matrix of values in -0.5..0.5 (ggml lists its dimensions innermost first).
 #[allow(clippy::unwrap_used)]
 fn matrix(w: &mut GgufWriter, name: &str, rows: usize, cols: usize, seed: &mut u64) {
