@@ -445,6 +445,38 @@ thread_local! {
     static PANEL: RefCell<Aligned> = RefCell::new(Aligned::default());
 }
 
+/// Runs `f(i, piece)` for every `chunk`-long piece `i` of `data` (the last may be shorter) on the threads the
+/// matrix products use (candle's barrier pool): for the small per-step work of decoding, such as attention's
+/// heads, where handing work to sleeping threads would cost more than the work.
+pub fn par_pieces<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let (len, chunk) = (data.len(), chunk.max(1));
+    let pieces = len.div_ceil(chunk);
+    let base = PiecePtr(data.as_mut_ptr());
+    let run = |i: usize| {
+        let start = i * chunk;
+        // SAFETY: piece `i` is `start..min(start + chunk, len)` of `data`, which outlives this call; pieces are
+        // disjoint and each index is run once, so no two threads touch the same element.
+        let piece = unsafe { std::slice::from_raw_parts_mut(base.at(start), chunk.min(len - start)) };
+        f(i, piece);
+    };
+    if pieces <= 1 {
+        (0..pieces).for_each(run);
+    } else {
+        candle_core::utils::barrier_pool().execute_chunked(pieces, |r| r.for_each(run));
+    }
+}
+
+/// `par_pieces`'s base pointer, shared by the threads that write its disjoint pieces.
+struct PiecePtr<T>(*mut T);
+// SAFETY: the pieces written through it are disjoint and `par_pieces` returns only after every piece is done.
+unsafe impl<T: Send> Sync for PiecePtr<T> {}
+
+impl<T> PiecePtr<T> {
+    fn at(&self, offset: usize) -> *mut T {
+        self.0.wrapping_add(offset)
+    }
+}
+
 /// The output pointer, shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
 struct SyncPtr(*mut f32);

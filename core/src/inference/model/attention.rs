@@ -1,5 +1,6 @@
-//! Attention of one new token on the CPU, on plain memory: the per-head norms, RoPE, the cache write, scores,
-//! softmax and the weighted sum of values, without a tensor operation between them.
+//! Attention of one new token on the CPU, on plain memory: the per-head norms, RoPE, the cache write
+//! ([`prepare`]), then each query head's scores, softmax and weighted sum of values ([`head`], the heads of all
+//! sequences spread over the threads), without a tensor operation between them.
 //!
 //! Decoding spends most of a step in matrix products that stream the weights once; the rest of a layer is a
 //! few thousand multiply-adds spread over some twenty small tensor operations, and their allocation and thread
@@ -23,12 +24,12 @@ pub(super) struct Step<'a> {
     pub freq_factors: Option<&'a [f32]>,
 }
 
-/// Attention output (`n_head * head_dim` values, heads in order; `head_dim` a multiple of 8) for the token's projections `q`
-/// (`n_head * head_dim`), `k` and `v` (`n_head_kv * head_dim`), which are normed and rotated in place; writes
-/// the token's keys and values to `cache` at `step.pos`.
-pub(super) fn decode(step: &Step<'_>, q: &mut [f32], k: &mut [f32], v: &[f32], cache: HostLayer<'_>) -> Vec<f32> {
+/// Norms and rotates the token's projections `q` (`n_head * head_dim`) and `k` (`n_head_kv * head_dim`) in
+/// place, scales the queries, and writes the token's keys and values to `cache` at `step.pos`. Then each query
+/// head's [`head`] can run, on any thread.
+pub(super) fn prepare(step: &Step<'_>, q: &mut [f32], k: &mut [f32], v: &[f32], cache: &mut HostLayer<'_>) {
     let c = step.config;
-    let (hd, nh, nkv) = (c.head_dim, c.n_head, c.n_head_kv);
+    let (hd, nkv) = (c.head_dim, c.n_head_kv);
     let pos = step.pos;
     for (x, norm) in [(&mut *q, step.q_norm), (&mut *k, step.k_norm)] {
         if let Some(w) = norm {
@@ -45,38 +46,47 @@ pub(super) fn decode(step: &Step<'_>, q: &mut [f32], k: &mut [f32], v: &[f32], c
     for x in q.iter_mut() {
         *x *= c.attention_scale;
     }
-
     let cap = cache.capacity;
     for h in 0..nkv {
         let at = (h * cap + pos) * hd;
         cache.k[at..at + hd].copy_from_slice(&k[h * hd..(h + 1) * hd]);
         cache.v[at..at + hd].copy_from_slice(&v[h * hd..(h + 1) * hd]);
     }
+}
+
+/// Query head `h`'s attention output `out` (`head_dim` values; `head_dim` a multiple of 8) for its prepared
+/// query `qh`, over the positions the token sees in the cache's keys `k` and values `v` (`capacity` positions
+/// per key head). `scores` is scratch space.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn head(
+    step: &Step<'_>,
+    h: usize,
+    qh: &[f32],
+    k: &[f32],
+    v: &[f32],
+    capacity: usize,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let c = step.config;
+    let (hd, pos) = (c.head_dim, step.pos);
     // Local layers see only the last `window` positions.
     let window = if c.is_local_layer[step.layer] { c.sliding_window } else { None };
     let from = window.map_or(0, |w| (pos + 1).saturating_sub(w));
     let n = pos + 1 - from;
-
-    let groups = nh / nkv;
-    let mut out = vec![0f32; nh * hd];
-    let mut scores = vec![0f32; n];
-    for (h, (qh, oh)) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
-        let base = (h / groups * cap + from) * hd;
-        let keys = &cache.k[base..base + n * hd];
-        let values = &cache.v[base..base + n * hd];
-        for (s, key) in scores.iter_mut().zip(keys.chunks_exact(hd)) {
-            *s = vec::dot(qh, key);
+    let base = (h / (c.n_head / c.n_head_kv) * capacity + from) * hd;
+    let keys = &k[base..base + n * hd];
+    let values = &v[base..base + n * hd];
+    scores.clear();
+    scores.extend(keys.chunks_exact(hd).map(|key| vec::dot(qh, key)));
+    if let Some(cap) = c.attn_softcap {
+        let inv = 1.0 / cap;
+        for s in scores.iter_mut() {
+            *s = (*s * inv).tanh() * cap;
         }
-        if let Some(cap) = c.attn_softcap {
-            let inv = 1.0 / cap;
-            for s in scores.iter_mut() {
-                *s = (*s * inv).tanh() * cap;
-            }
-        }
-        softmax(&mut scores, from);
-        vec::weighted_sum(&scores, values, from, oh);
     }
-    out
+    softmax(scores, from);
+    vec::weighted_sum(scores, values, from, out);
 }
 
 /// Softmax in place, rounded as ggml's CPU backend rounds it: exponentials in f32, their sum in f64 (see

@@ -2,7 +2,6 @@
 //! ([`Model::forward_batch`]), layer by layer as llama.cpp's graphs compute them.
 
 use candle_core::Tensor;
-use rayon::prelude::*;
 
 use super::batch::BatchStep;
 use super::geglu::geglu;
@@ -10,6 +9,7 @@ use super::profile::{self, Section, timed};
 use super::rms_norm::rms_norm;
 use super::{Arch, KvCache, Layer, Model, attention, engine_err, rope};
 use crate::error::{Error, Result};
+use crate::inference::cpu_kernels;
 
 /// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several
 /// (caches in host memory, or sharing a pool on the model's device).
@@ -369,30 +369,42 @@ impl Model {
         if q.len() != rows * qn || k.len() != rows * kn || v.len() != k.len() {
             return Err(Error::Engine(format!("projections of {}, {} and {} values", q.len(), k.len(), v.len())));
         }
-        let one = |cache: &mut KvCache, q: &mut [f32], k: &mut [f32], v: &[f32]| -> Result<Vec<f32>> {
-            let step = attention::Step {
-                config: c,
-                layer: il,
-                pos: cache.len(),
-                q_norm: q_norm.as_deref(),
-                k_norm: k_norm.as_deref(),
-                freq_factors: self.rope_freq_factors.as_deref(),
-            };
-            let layer = cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
-            Ok(attention::decode(&step, q, k, v, layer))
+        let step = |pos: usize| attention::Step {
+            config: c,
+            layer: il,
+            pos,
+            q_norm: q_norm.as_deref(),
+            k_norm: k_norm.as_deref(),
+            freq_factors: self.rope_freq_factors.as_deref(),
         };
-        let out: Vec<Vec<f32>> = if rows == 1 {
-            vec![one(caches[0], &mut q, &mut k, &v)?]
+        let mut layers = Vec::with_capacity(rows);
+        for (r, cache) in caches.iter_mut().enumerate() {
+            let pos = cache.len();
+            let mut layer =
+                cache.host_layer(il).ok_or_else(|| Error::Engine("the cache is not in host memory".into()))?;
+            let (qr, kr) = (&mut q[r * qn..(r + 1) * qn], &mut k[r * kn..(r + 1) * kn]);
+            attention::prepare(&step(pos), qr, kr, &v[r * kn..(r + 1) * kn], &mut layer);
+            layers.push((pos, layer));
+        }
+        // Every query head of every sequence on its own: spread over the threads once there is enough of it.
+        let hd = c.head_dim;
+        let mut out = vec![0f32; rows * qn];
+        let per_row = |r: usize| (layers[r].0 + 1) * c.n_head * hd;
+        let one = |i: usize, out: &mut [f32], scores: &mut Vec<f32>| {
+            let (r, h) = (i / c.n_head, i % c.n_head);
+            let (pos, layer) = &layers[r];
+            let qh = &q[r * qn + h * hd..r * qn + (h + 1) * hd];
+            attention::head(&step(*pos), h, qh, layer.k, layer.v, layer.capacity, scores, out);
+        };
+        if (0..rows).map(per_row).sum::<usize>() >= PARALLEL_ATTENTION {
+            cpu_kernels::par_pieces(&mut out, hd, |i, o| one(i, o, &mut Vec::new()));
         } else {
-            caches
-                .par_iter_mut()
-                .zip(q.par_chunks_mut(qn))
-                .zip(k.par_chunks_mut(kn))
-                .zip(v.par_chunks(kn))
-                .map(|(((cache, q), k), v)| one(cache, q, k, v))
-                .collect::<Result<_>>()?
-        };
-        Tensor::from_vec(out.concat(), (rows, qn), &self.device).map_err(engine_err)
+            let mut scores = Vec::new();
+            for (i, o) in out.chunks_exact_mut(hd).enumerate() {
+                one(i, o, &mut scores);
+            }
+        }
+        Tensor::from_vec(out, (rows, qn), &self.device).map_err(engine_err)
     }
 
     /// Additive mask `[seq, kv_len]`: query `i` (position `pos + i`) sees key position `from + j` when it is not
@@ -412,6 +424,10 @@ impl Model {
         Tensor::from_vec(m, (seq, kv_len), &self.device).map_err(engine_err)
     }
 }
+
+/// Multiply-adds of a decoding step's attention (all sequences, one layer) from which its heads run on several
+/// threads: below it, handing them out costs more than it saves.
+const PARALLEL_ATTENTION: usize = 1 << 15;
 
 /// Runs `f` on one of rayon's workers (see [`Model::forward`]): here when already on one, else on the pool while
 /// this thread waits.

@@ -3,7 +3,7 @@
 //!
 //! Two stores:
 //! - **Host** (the CPU's default): plain memory per sequence, which the CPU's decode path
-//!   (`attention::decode`) reads and writes directly, without a tensor operation per step.
+//!   (`attention::prepare`, `attention::head`) reads and writes directly, without a tensor operation per step.
 //! - **Pooled** (every other device, and the CPU when asked): the caches of all of a model's slots in one
 //!   tensor per layer on the model's device ([`KvPool`]), so that a decoding step of every slot writes its new
 //!   keys with one scatter and reads all the slots' keys with one gather: one forward pass for the whole batch,
