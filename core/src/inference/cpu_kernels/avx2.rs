@@ -500,6 +500,10 @@ unsafe fn tile32_n<const N: usize, const SIGNED: bool>(
         // (checked by `tile32`).
         unsafe {
             let blk = panel.as_ptr().add(b * PANEL32);
+            if N == 1 {
+                // One activation row: a decoding step streams the weights (Q8_0's packed form is this panel).
+                prefetch_ahead(blk, PANEL32);
+            }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.cast()));
             let q = blk.add(16);
             let ab = (blk0 + b) * 32;

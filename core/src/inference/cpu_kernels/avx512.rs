@@ -274,6 +274,10 @@ unsafe fn tile32_n<const N: usize>(
         // (checked by `tile32`); offsets follow `layout`.
         unsafe {
             let blk = panel.as_ptr().add(b * PANEL32);
+            if N == 1 {
+                // One activation row: see `avx2::tile32_n`.
+                prefetch_ahead(blk, PANEL32);
+            }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.cast()));
             let q = blk.add(16);
             let ab = (blk0 + b) * 32;
