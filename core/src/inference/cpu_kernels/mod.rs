@@ -298,11 +298,11 @@ impl QuantMatrix {
         let direct = m == 1 && (self.ty == WeightType::Q8_0 || isa == Isa::Avx2);
         let kc = if direct { self.blocks } else { self.chunk_blocks(m) };
         // Tasks of a few groups each: enough of them to balance threads, few enough to keep overheads low.
-        // They run on candle's barrier pool, whose workers spin a while between calls: a decoding step is a
-        // few hundred products of a fraction of a millisecond each, and rayon's workers fell asleep between
-        // them (a futex wake per product; 1.5B Q4_K_M decoding ~10% slower and less steady).
-        let pool = candle_core::utils::barrier_pool();
-        let threads = pool.n_workers() + 1;
+        // On rayon, not candle's barrier pool: the barrier pool's spinning waits decoded 1.5B Q4_K_M ~10%
+        // faster on an idle machine, but a waiter spins out its time slice whenever the other thread has no
+        // core, and with more runnable threads than cores (two test processes, or other programs beside the
+        // server) a request that took 149 s alone timed out in the parallel test run.
+        let threads = rayon::current_num_threads().max(1);
         let per_task = groups.div_ceil(threads * 4).max(1);
         let tasks = groups.div_ceil(per_task);
         let out_ptr = SyncPtr(out.as_mut_ptr());
@@ -316,7 +316,7 @@ impl QuantMatrix {
         if tasks == 1 || threads == 1 {
             (0..tasks).for_each(work);
         } else {
-            pool.execute_chunked(tasks, |r| r.for_each(work));
+            (0..tasks).into_par_iter().for_each(work);
         }
     }
 
@@ -446,35 +446,9 @@ thread_local! {
 }
 
 /// Runs `f(i, piece)` for every `chunk`-long piece `i` of `data` (the last may be shorter) on the threads the
-/// matrix products use (candle's barrier pool): for the small per-step work of decoding, such as attention's
-/// heads, where handing work to sleeping threads would cost more than the work.
+/// matrix products use: for the small per-step work of decoding, such as attention's heads.
 pub fn par_pieces<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let (len, chunk) = (data.len(), chunk.max(1));
-    let pieces = len.div_ceil(chunk);
-    let base = PiecePtr(data.as_mut_ptr());
-    let run = |i: usize| {
-        let start = i * chunk;
-        // SAFETY: piece `i` is `start..min(start + chunk, len)` of `data`, which outlives this call; pieces are
-        // disjoint and each index is run once, so no two threads touch the same element.
-        let piece = unsafe { std::slice::from_raw_parts_mut(base.at(start), chunk.min(len - start)) };
-        f(i, piece);
-    };
-    if pieces <= 1 {
-        (0..pieces).for_each(run);
-    } else {
-        candle_core::utils::barrier_pool().execute_chunked(pieces, |r| r.for_each(run));
-    }
-}
-
-/// `par_pieces`'s base pointer, shared by the threads that write its disjoint pieces.
-struct PiecePtr<T>(*mut T);
-// SAFETY: the pieces written through it are disjoint and `par_pieces` returns only after every piece is done.
-unsafe impl<T: Send> Sync for PiecePtr<T> {}
-
-impl<T> PiecePtr<T> {
-    fn at(&self, offset: usize) -> *mut T {
-        self.0.wrapping_add(offset)
-    }
+    data.par_chunks_mut(chunk.max(1)).enumerate().for_each(|(i, piece)| f(i, piece));
 }
 
 /// The output pointer, shared by tasks that write disjoint parts of it.
