@@ -212,7 +212,6 @@ fn kernels(reps: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Peak resident memory (Linux `VmHWM`), in KiB.
 /// Memory read speed of all the pool's threads together, GB/s (best of `reps` passes over 1 GiB).
 fn memory_read_gbs(reps: usize) -> f64 {
     use rayon::prelude::*;
@@ -240,6 +239,7 @@ fn memory_read_gbs(reps: usize) -> f64 {
     (buf.len() * 8) as f64 / best / 1e9
 }
 
+/// Peak resident memory (Linux `VmHWM`), in KiB.
 fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|l| l.strip_prefix("VmHWM:")?.trim().strip_suffix("kB")?.trim().parse().ok())

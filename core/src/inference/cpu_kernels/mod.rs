@@ -445,12 +445,6 @@ thread_local! {
     static PANEL: RefCell<Aligned> = RefCell::new(Aligned::default());
 }
 
-/// Runs `f(i, piece)` for every `chunk`-long piece `i` of `data` (the last may be shorter) on the threads the
-/// matrix products use: for the small per-step work of decoding, such as attention's heads.
-pub fn par_pieces<T: Send>(data: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    data.par_chunks_mut(chunk.max(1)).enumerate().for_each(|(i, piece)| f(i, piece));
-}
-
 /// The output pointer, shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
 struct SyncPtr(*mut f32);

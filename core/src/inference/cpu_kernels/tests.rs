@@ -416,16 +416,3 @@ fn avx512_prompt_tiles_match_avx2_for_32_element_blocks() {
         }
     }
 }
-
-/// Every piece is visited once, with its own index and length (the last one shorter), whichever thread runs it.
-#[test]
-fn par_pieces_visits_each_piece_once() {
-    let mut data = vec![0usize; 1000];
-    super::par_pieces(&mut data, 64, |i, piece| {
-        assert_eq!(piece.len(), if i == 15 { 1000 - 15 * 64 } else { 64 });
-        for (j, x) in piece.iter_mut().enumerate() {
-            *x += i * 64 + j + 1;
-        }
-    });
-    assert!(data.iter().enumerate().all(|(j, &x)| x == j + 1));
-}

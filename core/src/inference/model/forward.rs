@@ -2,6 +2,7 @@
 //! ([`Model::forward_batch`]), layer by layer as llama.cpp's graphs compute them.
 
 use candle_core::Tensor;
+use rayon::prelude::*;
 
 use super::batch::BatchStep;
 use super::geglu::geglu;
@@ -9,7 +10,6 @@ use super::profile::{self, Section, timed};
 use super::rms_norm::rms_norm;
 use super::{Arch, KvCache, Layer, Model, attention, engine_err, rope};
 use crate::error::{Error, Result};
-use crate::inference::cpu_kernels;
 
 /// The sequences a forward pass runs: tokens of one sequence from `pos`, or one new token of each of several
 /// (caches in host memory, or sharing a pool on the model's device).
@@ -397,7 +397,7 @@ impl Model {
             attention::head(&step(*pos), h, qh, layer.k, layer.v, layer.capacity, scores, out);
         };
         if (0..rows).map(per_row).sum::<usize>() >= PARALLEL_ATTENTION {
-            cpu_kernels::par_pieces(&mut out, hd, |i, o| one(i, o, &mut Vec::new()));
+            out.par_chunks_mut(hd).enumerate().for_each_init(Vec::new, |scores, (i, o)| one(i, o, scores));
         } else {
             let mut scores = Vec::new();
             for (i, o) in out.chunks_exact_mut(hd).enumerate() {
