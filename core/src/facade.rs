@@ -11,6 +11,7 @@ use crate::events::{Event, EventBus, Events};
 use crate::ids::{self, IdKind};
 use crate::inference::InferenceApi;
 use crate::inference::scheduler::Scheduler;
+use crate::instance::Instance;
 use crate::locks::KeyedLocks;
 use crate::models::ModelsApi;
 use crate::storage::{self, blocking};
@@ -37,17 +38,19 @@ pub(crate) struct Inner {
     /// One remote engine per engine name and settings, so that what an upstream refused is remembered across
     /// requests (see `InferenceApi::remote`).
     pub(crate) remotes: crate::inference::RemoteEngines,
+    /// This process's claim on the data folder: tells replies being written from ones whose writer is gone.
+    pub(crate) instance: Instance,
 }
 
 impl Jan {
     /// Opens (and if needed creates) the data folder: its sub-folders and the default `jan` assistant.
     pub async fn open(config: JanConfig) -> Result<Jan> {
         let root = config.data_folder.clone();
-        blocking(move || {
+        let instance = blocking(move || {
             for sub in FOLDERS {
                 storage::create_dir_all(&root.join(sub))?;
             }
-            Ok(())
+            Instance::claim(&root)
         })
         .await?;
         let http = reqwest::Client::builder()
@@ -68,6 +71,7 @@ impl Jan {
                 system: SystemMonitor::new(),
                 scheduler,
                 remotes: Default::default(),
+                instance,
             }),
         };
         jan.assistants().ensure_default().await?;

@@ -23,6 +23,7 @@ mod facade;
 pub mod gguf;
 pub mod ids;
 pub mod inference;
+mod instance;
 pub mod json;
 mod locks;
 pub mod models;

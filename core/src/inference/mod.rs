@@ -6,7 +6,7 @@ pub mod cpu_kernels;
 mod engine;
 pub mod model;
 mod outbox;
-mod prepare;
+pub(crate) mod prepare;
 mod prompt;
 pub mod remote;
 pub mod request;

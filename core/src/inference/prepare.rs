@@ -33,26 +33,19 @@ pub(crate) fn resolve(defaults: &ModelParameters, f: &GenerationFields) -> Resul
         return Err(Error::field(ErrorCode::UnsupportedValue, "n", "only n = 1 is supported"));
     }
     let mut sampling = sampling_from(defaults);
-    let set = |slot: &mut Option<f32>, value: Option<f32>, name: &str, min: f32, max: f32| -> Result<()> {
-        match value {
-            Some(v) if !v.is_finite() || v < min || v > max => Err(Error::field(
-                ErrorCode::InvalidValue,
-                name,
-                format!("`{name}` must be between {min} and {max}, not {v}"),
-            )),
-            Some(v) => {
-                *slot = Some(v);
-                Ok(())
-            }
-            None => Ok(()),
+    let set = |slot: &mut Option<f32>, value: Option<f32>, name: &str| -> Result<()> {
+        if let Some(v) = value {
+            check_range(name, f64::from(v))?;
+            *slot = Some(v);
         }
+        Ok(())
     };
-    set(&mut sampling.temperature, f.temperature, "temperature", 0.0, 2.0)?;
-    set(&mut sampling.top_p, f.top_p, "top_p", 0.0, 1.0)?;
-    set(&mut sampling.min_p, f.min_p, "min_p", 0.0, 1.0)?;
-    set(&mut sampling.presence_penalty, f.presence_penalty, "presence_penalty", -2.0, 2.0)?;
-    set(&mut sampling.frequency_penalty, f.frequency_penalty, "frequency_penalty", -2.0, 2.0)?;
-    set(&mut sampling.repeat_penalty, f.repeat_penalty, "repeat_penalty", 0.0, 10.0)?;
+    set(&mut sampling.temperature, f.temperature, "temperature")?;
+    set(&mut sampling.top_p, f.top_p, "top_p")?;
+    set(&mut sampling.min_p, f.min_p, "min_p")?;
+    set(&mut sampling.presence_penalty, f.presence_penalty, "presence_penalty")?;
+    set(&mut sampling.frequency_penalty, f.frequency_penalty, "frequency_penalty")?;
+    set(&mut sampling.repeat_penalty, f.repeat_penalty, "repeat_penalty")?;
     if let Some(k) = f.top_k {
         sampling.top_k = Some(usize::try_from(k.max(0)).unwrap_or(0));
     }
@@ -83,6 +76,57 @@ pub(crate) fn resolve(defaults: &ModelParameters, f: &GenerationFields) -> Resul
     };
     let stop = stop.into_iter().filter(|s| !s.is_empty()).collect();
     Ok(Resolved { sampling, max_tokens, stop })
+}
+
+/// The ranges of the sampling parameters, the same for a request's fields and for the parameters saved in a
+/// thread (the UI's panel checks the same ones).
+pub(crate) const RANGES: &[(&str, f64, f64)] = &[
+    ("temperature", 0.0, 2.0),
+    ("top_p", 0.0, 1.0),
+    ("min_p", 0.0, 1.0),
+    ("presence_penalty", -2.0, 2.0),
+    ("frequency_penalty", -2.0, 2.0),
+    ("repeat_penalty", 0.0, 10.0),
+];
+
+/// The smallest context a thread may ask for: below it the template and a short question do not fit.
+pub(crate) const MIN_CTX_LEN: u64 = 256;
+
+fn check_range(name: &str, v: f64) -> Result<()> {
+    let Some(&(_, min, max)) = RANGES.iter().find(|(n, ..)| *n == name) else { return Ok(()) };
+    if v.is_finite() && (min..=max).contains(&v) {
+        return Ok(());
+    }
+    Err(Error::field(ErrorCode::InvalidValue, name, format!("`{name}` must be between {min} and {max}, not {v}")))
+}
+
+/// Checks parameters about to be saved (a thread's): the ranges a request's fields must keep, and at least one
+/// token. A value nobody could use is refused when it is saved, not at the next reply.
+pub(crate) fn check_parameters(p: &ModelParameters) -> Result<()> {
+    let named = [
+        ("temperature", p.temperature),
+        ("top_p", p.top_p),
+        ("presence_penalty", p.presence_penalty),
+        ("frequency_penalty", p.frequency_penalty),
+    ];
+    for (name, value) in named {
+        value.map_or(Ok(()), |v| check_range(name, v))?;
+    }
+    for name in ["min_p", "repeat_penalty"] {
+        match p.extra.get(name) {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                let v = v
+                    .as_f64()
+                    .ok_or_else(|| Error::field(ErrorCode::InvalidType, name, format!("`{name}` must be a number")))?;
+                check_range(name, v)?;
+            }
+        }
+    }
+    if p.max_tokens == Some(0) {
+        return Err(Error::field(ErrorCode::InvalidValue, "max_tokens", "`max_tokens` must be at least 1"));
+    }
+    Ok(())
 }
 
 fn stop_type_error() -> Error {

@@ -4,7 +4,11 @@
 //! is saved `ready`, `stopped` or `error` when the reply ends. A consumer that leaves the stream unread for the
 //! stall timeout stops the reply, which is saved `stopped`.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde_json::{Map, Value};
+use tokio::task::JoinHandle;
 
 use super::api::InferenceApi;
 use super::prepare;
@@ -12,7 +16,9 @@ use super::request::GenerationFields;
 use super::stream::{CompletionStream, channel};
 use super::types::{ChatMessage, FinishReason, StreamItem};
 use crate::error::{Error, Result};
-use crate::threads::{Message, MessageStatus, MessageUpdate, NewMessage, Role};
+use crate::facade::Inner;
+use crate::instance::WritingGuard;
+use crate::threads::{Message, MessageContent, MessageStatus, MessageUpdate, NewMessage, Role};
 
 /// The metadata key of a saved reply's tool calls (OpenAI's `tool_calls` list), sent back with the conversation.
 const TOOL_CALLS: &str = "tool_calls";
@@ -48,18 +54,29 @@ impl InferenceApi {
         let resolved = prepare::resolve(&settings.parameters, &GenerationFields::default())?;
         let assistant_id = thread.assistant().map_or("jan", |a| a.assistant_id.as_str()).to_owned();
         let engine = self.run_chat(&model, messages, None, resolved).await?;
-        let message = jan.threads().add_message(thread_id, NewMessage::pending_reply(assistant_id)).await?;
-        let stream = self.follow(engine, thread_id.to_owned(), message.id.clone());
+        // Before the message exists: a reader must never take it for one whose writer is gone.
+        let writing = self.inner.instance.writing(thread_id);
+        let pending = NewMessage::pending_reply(assistant_id).written_by(self.inner.instance.id());
+        let message = jan.threads().add_message(thread_id, pending).await?;
+        let stream = self.follow(engine, thread_id.to_owned(), message.id.clone(), writing);
         Ok(ThreadReply { message, stream })
     }
 
-    /// Forwards the engine's stream and saves the message when it ends.
-    fn follow(&self, mut engine: CompletionStream, thread_id: String, message_id: String) -> CompletionStream {
+    /// Forwards the engine's stream, saves the text so far every [`PARTIAL_SAVE`] (what a killed process leaves is
+    /// kept) and saves the message when it ends.
+    fn follow(
+        &self,
+        mut engine: CompletionStream,
+        thread_id: String,
+        message_id: String,
+        writing: WritingGuard,
+    ) -> CompletionStream {
         let (tx, stream) = channel();
         let inner = self.inner.clone();
         let stall = inner.config.inference.stall_timeout;
         tokio::spawn(async move {
             let mut text = String::new();
+            let mut partial = PartialSaves::new(inner.clone(), &thread_id, &message_id);
             // The consumer took what it was given in time; once it has not, the rest is not sent.
             let mut reading = true;
             let outcome = loop {
@@ -70,6 +87,7 @@ impl InferenceApi {
                 let forward = match item {
                     Some(StreamItem::Delta(delta)) => {
                         text.push_str(&delta);
+                        partial.maybe_save(&text);
                         StreamItem::Delta(delta)
                     }
                     Some(StreamItem::ToolCall(call)) => StreamItem::ToolCall(call),
@@ -110,10 +128,12 @@ impl InferenceApi {
                     update
                 }
             };
+            partial.finish().await;
             let jan = crate::Jan::from_inner(inner);
             if let Err(e) = jan.threads().update_message(&thread_id, &message_id, update).await {
                 tracing::warn!(thread = %thread_id, error = %e, "could not save the finished reply");
             }
+            drop(writing);
             let last = match outcome {
                 Ok(done) => StreamItem::Done(done),
                 Err(e) => StreamItem::Error(e),
@@ -122,6 +142,48 @@ impl InferenceApi {
             let _ = tokio::time::timeout(stall, tx.send(last)).await;
         });
         stream
+    }
+}
+
+/// How often a reply's text so far is saved while it is generated.
+const PARTIAL_SAVE: Duration = Duration::from_secs(2);
+
+/// The saves of a reply's text while it is generated: at most one at a time, in the background (the tokens do not
+/// wait for the disk), at most every [`PARTIAL_SAVE`].
+struct PartialSaves {
+    inner: Arc<Inner>,
+    thread_id: String,
+    message_id: String,
+    last: Instant,
+    saving: Option<JoinHandle<()>>,
+}
+
+impl PartialSaves {
+    fn new(inner: Arc<Inner>, thread_id: &str, message_id: &str) -> Self {
+        let (thread_id, message_id) = (thread_id.to_owned(), message_id.to_owned());
+        PartialSaves { inner, thread_id, message_id, last: Instant::now(), saving: None }
+    }
+
+    fn maybe_save(&mut self, text: &str) {
+        if self.last.elapsed() < PARTIAL_SAVE || self.saving.as_ref().is_some_and(|s| !s.is_finished()) {
+            return;
+        }
+        self.last = Instant::now();
+        let jan = crate::Jan::from_inner(self.inner.clone());
+        let (thread_id, message_id) = (self.thread_id.clone(), self.message_id.clone());
+        let update = MessageUpdate { content: Some(vec![MessageContent::text(text)]), ..Default::default() };
+        self.saving = Some(tokio::spawn(async move {
+            if let Err(e) = jan.threads().update_message(&thread_id, &message_id, update).await {
+                tracing::warn!(thread = %thread_id, error = %e, "could not save a reply's text so far");
+            }
+        }));
+    }
+
+    /// Waits for the save in flight, so that the final save comes after it.
+    async fn finish(&mut self) {
+        if let Some(saving) = self.saving.take() {
+            let _ = saving.await;
+        }
     }
 }
 

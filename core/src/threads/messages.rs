@@ -14,6 +14,7 @@ use super::{MESSAGES_FILE, THREAD_FILE, ThreadsApi};
 use crate::error::{Error, IoContext, Result};
 use crate::events::Event;
 use crate::ids::{self, IdKind};
+use crate::instance::REPLY_OWNER;
 use crate::serde_util::overlay;
 use crate::storage::{self, blocking};
 use crate::time::now_millis;
@@ -53,7 +54,17 @@ impl NewMessage {
             metadata: None,
         }
     }
+
+    /// Names the instance (see [`crate::instance`]) that writes this pending reply: once that instance is gone, the
+    /// reply is marked interrupted.
+    pub(crate) fn written_by(mut self, owner: &str) -> Self {
+        self.metadata.get_or_insert_with(Map::new).insert(REPLY_OWNER.into(), Value::String(owner.to_owned()));
+        self
+    }
 }
+
+/// What an interrupted reply's `metadata.error.message` says.
+const INTERRUPTED: &str = "The reply was cut off: the server stopped while it was being written.";
 
 /// A change to a message; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -114,8 +125,42 @@ impl ThreadsApi {
         Ok(message)
     }
 
-    /// The readable messages of a thread in the order they were written.
+    /// The readable messages of a thread in the order they were written. A reply left `pending` by a process that
+    /// is gone (killed while it wrote the reply) is saved as `error` first, code `interrupted`, with the text it
+    /// had saved so far: it will never end otherwise.
     pub async fn messages(&self, thread_id: &str) -> Result<Vec<Message>> {
+        let messages = self.read_messages(thread_id).await?;
+        let interrupted: Vec<&str> = messages.iter().filter(|m| self.interrupted(m)).map(|m| m.id.as_str()).collect();
+        if interrupted.is_empty() {
+            return Ok(messages);
+        }
+        for id in interrupted {
+            let mut meta = Map::new();
+            meta.insert("error".into(), serde_json::json!({"code": "interrupted", "message": INTERRUPTED}));
+            let update = MessageUpdate { status: Some(MessageStatus::Error), metadata: Some(meta), content: None };
+            // Another reader may have finished it meanwhile (a conflict): either way it is final now.
+            if let Err(e) = self.update_message(thread_id, id, update).await {
+                tracing::warn!(thread = %thread_id, message = %id, error = %e, "could not mark an interrupted reply");
+            }
+        }
+        self.read_messages(thread_id).await
+    }
+
+    /// Whether `m` is a reply still `pending` whose writer is gone: another process that ended, or this one when it
+    /// writes no reply in the thread (its task ended without saving it).
+    fn interrupted(&self, m: &Message) -> bool {
+        if m.status != MessageStatus::Pending {
+            return false;
+        }
+        let Some(owner) = m.metadata.as_ref().and_then(|meta| meta.get(REPLY_OWNER)).and_then(Value::as_str) else {
+            // A pending message a client made itself (Jan desktop's own flow): the client finishes it.
+            return false;
+        };
+        let instance = &self.inner.instance;
+        if owner == instance.id() { !instance.is_writing(&m.thread_id) } else { !instance.alive(owner) }
+    }
+
+    async fn read_messages(&self, thread_id: &str) -> Result<Vec<Message>> {
         let dir = self.dir(thread_id)?;
         let thread_id = thread_id.to_owned();
         blocking(move || {

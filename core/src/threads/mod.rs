@@ -16,10 +16,11 @@ pub use messages::{MessageUpdate, NewMessage};
 pub use types::{Message, MessageContent, MessageStatus, Role, TextContent, Thread, ThreadAssistant, ThreadModel};
 
 use crate::assistants::DEFAULT_ASSISTANT_ID;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::Event;
 use crate::facade::Inner;
 use crate::ids::{self, IdKind};
+use crate::inference::prepare::MIN_CTX_LEN;
 use crate::models::{ModelParameters, ModelSettings};
 use crate::serde_util::{overlay, to_map};
 use crate::storage::{self, blocking};
@@ -98,6 +99,9 @@ impl ThreadsApi {
         let assistant_id = new.assistant_id.unwrap_or_else(|| DEFAULT_ASSISTANT_ID.to_owned());
         let assistant = crate::Jan::from_inner(self.inner.clone()).assistants().get(&assistant_id).await?;
         let title = check_title(new.title.unwrap_or_else(|| "New Thread".to_owned()))?;
+        if let Some(model) = &new.model {
+            check_thread_model(model)?;
+        }
         let now = now_millis();
         let model = new
             .model
@@ -322,6 +326,16 @@ fn check_thread_model(model: &ThreadModel) -> Result<()> {
     }
     if let Some(path) = model.settings.as_ref().and_then(|s| s.llama_model_path.as_deref()) {
         ids::check(IdKind::FileName, path)?;
+    }
+    if let Some(parameters) = &model.parameters {
+        crate::inference::prepare::check_parameters(parameters)?;
+    }
+    if let Some(ctx) = model.settings.as_ref().and_then(|s| s.ctx_len).filter(|&c| c < MIN_CTX_LEN) {
+        return Err(Error::field(
+            ErrorCode::InvalidValue,
+            "ctx_len",
+            format!("`ctx_len` must be at least {MIN_CTX_LEN}, not {ctx}"),
+        ));
     }
     Ok(())
 }

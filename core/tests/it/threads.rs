@@ -244,3 +244,84 @@ async fn unreadable_threads_are_skipped_not_fatal() {
     assert_eq!(jan.threads().get("broken_1").await.unwrap_err().code(), "corrupt_file");
     assert_eq!(std::fs::read(threads_dir.join("broken_1/thread.json")).unwrap(), b"{ not json", "left untouched");
 }
+
+/// A reply left `pending` by a process that is gone (it was killed mid-reply) is marked `error`, code
+/// `interrupted`, keeping its text, when its thread is read; one whose writer still runs (another process on the
+/// same data folder) stays pending, and so does a pending message a client made itself (it finishes it).
+#[tokio::test]
+async fn a_reply_whose_writer_is_gone_is_marked_interrupted_with_its_text() {
+    let (dir, jan) = open_temp().await;
+    let locks = || -> HashSet<String> {
+        std::fs::read_dir(dir.path().join(".jan-instances"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().trim_end_matches(".lock").to_owned())
+            .collect()
+    };
+    let mine = locks();
+    let other = jan_core::Jan::open(jan_core::JanConfig::new(dir.path())).await.unwrap();
+    let others: Vec<String> = locks().difference(&mine).cloned().collect();
+    assert_eq!(others.len(), 1, "each open claims the folder with its own lock file");
+    let t = jan.threads().create(NewThread::default()).await.unwrap();
+    let pending = |owner: Option<&str>, text: &str| {
+        let mut m = NewMessage::pending_reply("jan");
+        m.content = vec![jan_core::threads::MessageContent::text(text)];
+        if let Some(owner) = owner {
+            m.metadata = Some(serde_json::from_value(serde_json::json!({"reply_owner": owner})).unwrap());
+        }
+        m
+    };
+    let by_other = jan.threads().add_message(&t.id, pending(Some(&others[0]), "Half a repl")).await.unwrap();
+    let gone = ulid::Ulid::new().to_string();
+    let by_gone = jan.threads().add_message(&t.id, pending(Some(&gone), "Once upon")).await.unwrap();
+    let by_client = jan.threads().add_message(&t.id, pending(None, "")).await.unwrap();
+
+    let mut events = jan.subscribe();
+    let messages = jan.threads().messages(&t.id).await.unwrap();
+    let status = |id: &str| messages.iter().find(|m| m.id == id).unwrap().clone();
+    let interrupted = status(&by_gone.id);
+    assert_eq!(interrupted.status, MessageStatus::Error);
+    assert_eq!(interrupted.text(), "Once upon", "the text it had is kept");
+    assert_eq!(interrupted.metadata.as_ref().unwrap()["error"]["code"], "interrupted");
+    assert_eq!(status(&by_other.id).status, MessageStatus::Pending, "its writer still runs");
+    assert_eq!(status(&by_client.id).status, MessageStatus::Pending, "a client's own pending message");
+    events_until(&mut events, |e| matches!(e, Event::MessageUpdated { message } if message.id == by_gone.id)).await;
+
+    // The other process ends (its lock is released however it ends): its reply is interrupted too.
+    drop(other);
+    let messages = jan.threads().messages(&t.id).await.unwrap();
+    let by_other = messages.iter().find(|m| m.id == by_other.id).unwrap();
+    assert_eq!((by_other.status, by_other.text().as_str()), (MessageStatus::Error, "Half a repl"));
+}
+
+/// Parameters saved in a thread keep the ranges a request's fields must keep: a value no reply could use is
+/// refused when it is saved, naming the field, and nothing is written.
+#[tokio::test]
+async fn thread_parameters_out_of_range_are_refused_when_saved() {
+    let (_dir, jan) = open_temp().await;
+    let t = jan.threads().create(NewThread::default()).await.unwrap();
+    let before = jan.threads().get(&t.id).await.unwrap().assistant().unwrap().model.clone();
+    let model = |v: serde_json::Value| -> ThreadModel { serde_json::from_value(v).unwrap() };
+    let bad = [
+        (serde_json::json!({"id": "m", "parameters": {"temperature": 5}}), "temperature"),
+        (serde_json::json!({"id": "m", "parameters": {"top_p": 1.5}}), "top_p"),
+        (serde_json::json!({"id": "m", "parameters": {"presence_penalty": -3}}), "presence_penalty"),
+        (serde_json::json!({"id": "m", "parameters": {"max_tokens": 0}}), "max_tokens"),
+        (serde_json::json!({"id": "m", "parameters": {"min_p": 1.5}}), "min_p"),
+        (serde_json::json!({"id": "m", "settings": {"ctx_len": 10}}), "ctx_len"),
+    ];
+    for (value, field) in bad {
+        let update = ThreadUpdate { model: Some(model(value.clone())), ..Default::default() };
+        let err = jan.threads().update(&t.id, update).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_value", "{value}: {err}");
+        assert!(err.to_string().contains(field), "{err} names {field}");
+        let new = NewThread { model: Some(model(value.clone())), ..Default::default() };
+        assert_eq!(jan.threads().create(new).await.unwrap_err().code(), err.code(), "{value}");
+    }
+    assert_eq!(jan.threads().get(&t.id).await.unwrap().assistant().unwrap().model, before, "nothing was written");
+    // The ends of the ranges are fine.
+    let ok =
+        model(serde_json::json!({"id": "m", "parameters": {"temperature": 2, "top_p": 0, "frequency_penalty": -2},
+        "settings": {"ctx_len": 256}}));
+    jan.threads().update(&t.id, ThreadUpdate { model: Some(ok), ..Default::default() }).await.unwrap();
+}
