@@ -306,7 +306,8 @@ export async function recordStreaming(page) {
         const text = live.textContent ?? '';
         if (text && window.__snapshots.at(-1) !== text) window.__snapshots.push(text);
       }
-    }).observe(document.querySelector('.messages'), { subtree: true, childList: true, characterData: true });
+    // The whole page: a new chat's screen is replaced by its thread's when the thread is made.
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
 }
 

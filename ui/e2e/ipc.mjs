@@ -25,6 +25,10 @@ import {
   regenerateAfterLateSettings, reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply,
   setMaxTokens, shownMessages, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
+import {
+  keyboardAndScreenReaders, longThreadOpensAtNewest, panelRefusesValuesOutOfRange, renameByKeyboard,
+  replyStaysInItsThread, unsentTextStaysWithItsThread,
+} from './state-flows.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(repo, 'ui', 'dist');
@@ -171,6 +175,8 @@ try {
   };
   /** The late calls and answers in force (flows.mjs's SlowApi), by method, and the calls held by them. */
   const slowRules = new Map();
+  /** Every method the page invoked, in order. @type {string[]} */
+  const calls = [];
   /** @type {Set<Promise<unknown>>} */
   const held = new Set();
   /** @type {import('./flows.mjs').SlowApi} */
@@ -205,6 +211,7 @@ try {
     if (!listener) throw new Error(`No handler registered for '${channel}'`);
     const event = { senderFrame: { url: source.frame.url(), parent: source.frame.parentFrame() ? {} : null } };
     const decoded = decode(args);
+    calls.push(decoded[0]);
     const rule = slowRules.get(decoded[0]);
     const work = (async () => {
       if (rule?.call) await new Promise((r) => setTimeout(r, rule.call));
@@ -305,6 +312,37 @@ try {
   await page.waitForSelector('.thread:has-text("Made outside the window")');
   await jan.deleteThread(outside.id);
   await page.waitForSelector('.thread:has-text("Made outside the window")', { state: 'detached' });
+
+  /** The core through the addon (state-flows.mjs's Core). */
+  const core = {
+    /** @param {string} id */
+    messages: (id) => jan.listMessages(id),
+    /** @param {string} id */
+    thread: (id) => jan.getThread(id),
+    /** @param {string} title @param {{role: string, text: string}[]} messages */
+    makeThread: async (title, messages) => {
+      const t = await jan.createThread({ title });
+      for (const m of messages) await jan.addMessage(t.id, { role: m.role, content: m.text });
+      return t.id;
+    },
+    countThreadUpdates: () => {
+      const from = calls.length;
+      return () => calls.slice(from).filter((method) => method === 'updateThread').length;
+    },
+  };
+  log('a reply stays in its thread while another is read and written');
+  await replyStaysInItsThread(page, core);
+  const threadA = decodeURIComponent(page.url().split('#/t/')[1]);
+  log('a long thread opens at its newest message; a button jumps back there');
+  const longThread = await longThreadOpensAtNewest(page, core);
+  log('rename by keyboard: Enter saves once, Escape cancels');
+  await renameByKeyboard(page, core, longThread);
+  log('unsent text stays with its thread');
+  await unsentTextStaysWithItsThread(page, longThread, threadA);
+  log('the panel refuses values out of range and says what it saved');
+  await panelRefusesValuesOutOfRange(page, core, threadA);
+  log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
+  await keyboardAndScreenReaders(page, longThread);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

@@ -16,6 +16,10 @@ import {
   slowHttp, slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 import { fillQueue } from './full-queue.mjs';
+import {
+  keyboardAndScreenReaders, longThreadOpensAtNewest, panelRefusesValuesOutOfRange, renameByKeyboard,
+  replyStaysInItsThread, unsentTextStaysWithItsThread,
+} from './state-flows.mjs';
 import { startHubMirror } from './hub-mirror.mjs';
 
 const PHONE = { width: 390, height: 844 };
@@ -41,6 +45,32 @@ try {
     check(res.ok(), `GET the messages (${res.status()})`);
     const body = await res.json();
     return Array.isArray(body) ? body : body.data;
+  };
+  /** The core over HTTP with the page's session (state-flows.mjs's Core). */
+  const origin = { Origin: new URL(server.base).origin };
+  const core = {
+    messages: threadMessages,
+    /** @param {string} id */
+    thread: async (id) => (await page.request.get(`${server.base}v1/threads/${encodeURIComponent(id)}`)).json(),
+    /** @param {string} title @param {{role: string, text: string}[]} messages */
+    makeThread: async (title, messages) => {
+      const res = await page.request.post(`${server.base}v1/threads`, { data: { title }, headers: origin });
+      check(res.ok(), `POST a thread (${res.status()})`);
+      const { id } = await res.json();
+      for (const m of messages) {
+        const url = `${server.base}v1/threads/${encodeURIComponent(id)}/messages`;
+        const added = await page.request.post(url, { data: { role: m.role, content: m.text }, headers: origin });
+        check(added.ok(), `POST a message (${added.status()})`);
+      }
+      return /** @type {string} */ (id);
+    },
+    countThreadUpdates: () => {
+      let n = 0;
+      page.on('request', (r) => {
+        if (r.method() === 'PATCH' && /\/v1\/threads\/[^/]+$/.test(r.url())) n++;
+      });
+      return () => n;
+    },
   };
 
   log('the server sends a visitor without a session to the login screen');
@@ -130,6 +160,25 @@ try {
 
   log('rename the thread');
   await renameCurrentThread(page, 'Renamed by e2e');
+
+  log('a reply stays in its thread while another is read and written');
+  await replyStaysInItsThread(page, core);
+  const threadA = decodeURIComponent(page.url().split('#/t/')[1]);
+
+  log('a long thread opens at its newest message; a button jumps back there');
+  const longThread = await longThreadOpensAtNewest(page, core);
+
+  log('rename by keyboard: Enter saves once, Escape cancels');
+  await renameByKeyboard(page, core, longThread);
+
+  log('unsent text stays with its thread');
+  await unsentTextStaysWithItsThread(page, longThread, threadA);
+
+  log('the panel refuses values out of range and says what it saved');
+  await panelRefusesValuesOutOfRange(page, core, threadA);
+
+  log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
+  await keyboardAndScreenReaders(page, longThread);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

@@ -3,6 +3,7 @@
 
 import { useLayoutEffect, useReducer, useRef } from 'preact/hooks';
 import { client } from './client';
+import type { ChatError, Conversation, LiveReply } from './conversation';
 import {
   type Assistant,
   type ConnectionState,
@@ -55,6 +56,14 @@ export interface AppState {
   /** model id -> 'loading 40%' | 'ready' | 'failed: ...' | 'stopped' */
   modelStates: Record<string, string>;
   draft: Draft;
+  /** Why the login is shown again (a session that ended), when it is. */
+  loginReason?: string;
+  /** Per thread: its messages as last loaded or changed here (conversation.ts). */
+  conversations: Record<string, Conversation>;
+  /** Per thread: the reply being written. */
+  live: Record<string, LiveReply>;
+  /** Per thread (or NEW_CHAT): the failure the chat shows. */
+  chatErrors: Record<string, ChatError>;
 }
 
 let state: AppState = {
@@ -68,6 +77,9 @@ let state: AppState = {
   downloads: {},
   modelStates: {},
   draft: { modelId: '', parameters: {} },
+  conversations: {},
+  live: {},
+  chatErrors: {},
 };
 const listeners = new Set<() => void>();
 const eventListeners = new Set<(e: JanEvent) => void>();
@@ -186,13 +198,19 @@ export function describeDownloadFailure(
   }
 }
 
-/** Shows an error; a lost session sends the user to the login. */
+/** What the login says when a session ended under the user. */
+export const SESSION_ENDED =
+  'Your session has ended (the server may have restarted). Log in again to continue: what you typed is kept.';
+
+/** Shows an error; a lost session sends the user to the login, which says why. */
 export function report(e: unknown): void {
   if (e instanceof DOMException && e.name === 'AbortError') return;
-  if (e instanceof JanError && e.code === 'unauthorized' && client.capabilities.login) {
-    setState({ needLogin: true });
+  if (e instanceof JanError && (e.code === 'unauthorized' || e.status === 401) && client.capabilities.login) {
+    setState({ needLogin: true, loginReason: SESSION_ENDED });
     return;
   }
+  // While the events are down the top bar already says the server is unreachable.
+  if (e instanceof JanError && e.code === 'unreachable' && state.connection === 'closed') return;
   const { text, link } = describe(e);
   notify(text, 'error', link);
 }
@@ -303,20 +321,25 @@ const settingsSaves = new Map<string, Promise<void>>();
 /**
  * Saves a change to a thread's settings (model, parameters, instructions). `change` builds the update from the
  * thread as the store has it when the change's turn comes: after the thread's earlier changes were saved, so one
- * change never undoes another. Failures are reported; the returned promise settles when this change is done.
+ * change never undoes another. Failures are reported; the returned promise settles when this change is done, with
+ * whether it was saved.
  */
-export function saveThreadSettings(id: string, change: (thread: Thread) => ThreadUpdate): Promise<void> {
-  const save = (settingsSaves.get(id) ?? Promise.resolve())
-    .then(async () => {
-      const thread = getState().threads.find((t) => t.id === id) ?? (await client.getThread(id));
-      putThread(await client.updateThread(id, change(thread)));
-    })
-    .catch(report);
+export function saveThreadSettings(id: string, change: (thread: Thread) => ThreadUpdate): Promise<boolean> {
+  const saving = (settingsSaves.get(id) ?? Promise.resolve()).then(async () => {
+    const thread = getState().threads.find((t) => t.id === id) ?? (await client.getThread(id));
+    putThread(await client.updateThread(id, change(thread)));
+    return true;
+  });
+  const result = saving.catch((e: unknown) => {
+    report(e);
+    return false;
+  });
+  const save = result.then(() => undefined);
   settingsSaves.set(id, save);
   void save.then(() => {
     if (settingsSaves.get(id) === save) settingsSaves.delete(id);
   });
-  return save;
+  return result;
 }
 
 /** Resolves when the thread's settings changes made so far are saved: a reply asked for after that uses them. */
@@ -439,6 +462,11 @@ export async function start(): Promise<void> {
   unsubscribe?.();
   let first = true;
   unsubscribe = client.subscribe(handle, (connection) => {
+    if (connection === 'unauthorized') {
+      report(new JanError('The session has ended.', 'unauthorized', 401));
+      setState({ connection: 'closed' });
+      return;
+    }
     setState({ connection });
     // Re-read after every reconnection: events were missed while away.
     if (connection === 'open' && !first) {

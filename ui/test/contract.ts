@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JanClient, JanError, type JanEvent, messageText } from '../src/middleware';
+import { type Field, LIMITS, invalidReason } from '../src/limits';
 import { MODEL, tinyGguf } from './server.mjs';
 
 export interface ContractContext {
@@ -115,6 +116,32 @@ export function contract(name: string, ctx: ContractContext): void {
       await until(events, (e) => e.type === 'thread_deleted' && e.thread_id === a.id);
       expect((await rejection(c.getThread(a.id))).status).toBe(404);
       expect((await rejection(c.listMessages(a.id))).status).toBe(404);
+    });
+
+    it("refuses thread settings outside the panel's ranges and takes their ends", async () => {
+      const t = await c.createThread({ title: 'ranges', model: { id: MODEL } });
+      const update = (field: Field, value: number) =>
+        c.updateThread(t.id, {
+          model:
+            field === 'ctx_len'
+              ? { id: MODEL, settings: { ctx_len: value } }
+              : { id: MODEL, parameters: { [field]: value } },
+        });
+      for (const [field, limit] of Object.entries(LIMITS) as [Field, (typeof LIMITS)[Field]][]) {
+        const below = await rejection(update(field, limit.min - 1));
+        expect([below.status, below.code], `${field} below ${limit.min}`).toEqual([400, 'invalid_value']);
+        expect(below.message).toContain(field);
+        expect(invalidReason(field, String(limit.min - 1))).toBeDefined();
+        await update(field, limit.min);
+        expect(invalidReason(field, String(limit.min))).toBeUndefined();
+        if (limit.max !== undefined) {
+          const above = await rejection(update(field, limit.max + 0.5));
+          expect([above.status, above.code], `${field} above ${limit.max}`).toEqual([400, 'invalid_value']);
+          expect(invalidReason(field, String(limit.max + 0.5))).toBeDefined();
+          await update(field, limit.max);
+        }
+      }
+      await c.deleteThread(t.id);
     });
 
     it('streams a reply token by token and saves it', async () => {

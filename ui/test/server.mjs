@@ -79,18 +79,20 @@ export function freePort() {
  * @property {number} port
  * @property {string} data  the data folder
  * @property {() => Promise<void>} stop
+ * @property {() => Promise<void>} kill  SIGKILL, as a crash: the data folder stays (start another on it)
  */
 
 /**
  * Starts jan-server and waits for /health. `login` sets JAN_USERNAME / JAN_PASSWORD; `apiKey` JAN_API_KEY;
  * `hubUrl` is the catalog's Hugging Face mirror (`--hub-url`); `queueSize` JAN_QUEUE_SIZE (requests that may wait
- * per model before the next gets 429).
- * @param {{login?: boolean, data?: string, log?: boolean, apiKey?: string, hubUrl?: string, queueSize?: number}} [options]
+ * per model before the next gets 429); `port` a port to listen on (a restart on the same address), else a free one.
+ * @param {{login?: boolean, data?: string, log?: boolean, apiKey?: string, hubUrl?: string, queueSize?: number,
+ *   port?: number}} [options]
  * @returns {Promise<RunningServer>}
  */
 export async function startServer(options = {}) {
   const data = options.data ?? dataFolderWithModel();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env = { ...process.env };
   for (const key of ['JAN_USERNAME', 'JAN_PASSWORD', 'JAN_API_KEY', 'JAN_API_HOST', 'JAN_API_PORT']) delete env[key];
   for (const key of ['JAN_HUB_URL', 'JAN_QUEUE_SIZE']) delete env[key];
@@ -128,10 +130,16 @@ export async function startServer(options = {}) {
           if (!options.data) rmSync(data, { recursive: true, force: true });
           done();
         };
-        if (child.exitCode !== null) return cleanup();
+        if (child.exitCode !== null || child.signalCode !== null) return cleanup();
         child.once('exit', cleanup);
         child.kill('SIGTERM');
         setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 10_000);
+      }),
+    kill: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGKILL');
       }),
   };
 }

@@ -14,7 +14,7 @@ const data = {
   downloads: [] as unknown[],
 };
 let emit: (e: JanEvent) => void = () => undefined;
-let setConnection: (state: 'connecting' | 'open' | 'closed') => void = () => undefined;
+let setConnection: (state: 'connecting' | 'open' | 'closed' | 'unauthorized') => void = () => undefined;
 const fake = {
   capabilities: { login: true, apiKeys: true },
   listThreads: vi.fn(async () => data.threads),
@@ -31,7 +31,7 @@ const fake = {
     data.threads = data.threads.map((x) => (x.id === id ? next : x));
     return next;
   }),
-  subscribe: vi.fn((listener: (e: JanEvent) => void, onState: (s: 'connecting' | 'open' | 'closed') => void) => {
+  subscribe: vi.fn((listener: (e: JanEvent) => void, onState: (s: 'connecting' | 'open' | 'closed' | 'unauthorized') => void) => {
     emit = listener;
     setConnection = onState;
     return () => undefined;
@@ -184,6 +184,24 @@ group('start and the core events', () => {
     expect(s.downloads.qwen).toEqual({
       downloadId: 'd1', modelId: 'qwen', fileName: 'q.gguf', transferred: 5, total: 10, bytesPerSecond: 2,
     });
+  });
+
+  it('an event stream refused with 401 (a session ended by a restart) leads to the login, which says why', async () => {
+    await store.start();
+    setConnection('unauthorized');
+    expect(store.getState().needLogin).toBe(true);
+    expect(store.getState().loginReason).toMatch(/session has ended/);
+    expect(store.getState().connection).toBe('closed');
+    expect(texts()).toEqual([]);
+  });
+
+  it('while the events are down, an unreachable server is said by the top bar only, not again as a notice', async () => {
+    await store.start();
+    setConnection('closed');
+    store.report(new JanError('The server cannot be reached (x).', 'unreachable'));
+    expect(texts()).toEqual([]);
+    store.report(new JanError('bad gguf', 'invalid_gguf', 400));
+    expect(texts()).toHaveLength(1);
   });
 
   it('a failed load shows its error and still ends loading', async () => {

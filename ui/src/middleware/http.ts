@@ -272,7 +272,9 @@ export class HttpClient implements JanClient {
       throw new JanError('The reply ended before it was complete.', 'cancelled');
     } catch (e) {
       if (controller.signal.aborted) return { ...outcome, stopped: true };
-      throw e;
+      if (e instanceof JanError) throw e;
+      // The body broke off (the server went away, the network dropped).
+      throw new JanError('The connection to the server was lost during the reply.', 'connection_lost');
     } finally {
       signal?.removeEventListener('abort', stop);
     }
@@ -312,8 +314,13 @@ export class HttpClient implements JanClient {
           const res = await this.send('GET', 'api/events', undefined, controller.signal);
           onState?.('open');
           if (res.body) for await (const event of readSse(res.body)) listener(event as JanEvent);
-        } catch {
-          // unreachable, logged out, or stopped: retry below unless unsubscribed
+        } catch (e) {
+          // The session ended (a logout elsewhere, a server restart): retrying cannot help, a login can.
+          if (e instanceof JanError && e.status === 401 && !controller.signal.aborted) {
+            onState?.('unauthorized');
+            return;
+          }
+          // unreachable or stopped: retry below unless unsubscribed
         }
         if (controller.signal.aborted) break;
         onState?.('closed');

@@ -98,8 +98,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-/** Where the event subscription stands. */
-export type ConnectionState = 'connecting' | 'open' | 'closed';
+/** Where the event subscription stands. `unauthorized`: the session ended; it stops until the next login. */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 /** The whole API the UI uses. Every method rejects with a `JanError`. */
 export interface JanClient {

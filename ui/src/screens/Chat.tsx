@@ -1,32 +1,34 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { client } from '../client';
-import { type Message, type Thread, messageText } from '../middleware';
-import { navigate, threadHref } from '../router';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import {
-  describe,
-  getState,
-  onEvent,
-  putThread,
-  refreshThreads,
-  report,
-  threadSettingsSaved,
-  useApp,
-  whenLoaded,
-} from '../store';
+  NEW_CHAT,
+  isActing,
+  regenerate,
+  resend,
+  sendMessage,
+  setChatError,
+  shownText,
+  showThread,
+  stopReply,
+  threadModelId,
+} from '../conversation';
+import { type Message, messageText } from '../middleware';
+import { navigate, threadHref } from '../router';
+import { getState, useApp } from '../store';
+import { keepUnsent, onUnsent, unsentText } from '../unsent';
 import { Markdown } from './Markdown';
 
-export function threadModelId(thread: Thread | undefined): string | undefined {
-  return thread?.assistants?.[0]?.model?.id;
-}
+export { threadModelId };
 
-interface Streaming {
-  threadId: string;
-  messageId?: string;
-  text: string;
-}
+/** How close to the end (px) the list must be to follow new text. */
+const FOLLOW_SLACK = 80;
 
-/** The conversation: messages with markdown, the composer, streaming with stop, regenerate, edit and resend. */
+/**
+ * The conversation of one thread (the app mounts one per thread: nothing here outlives a switch): messages with
+ * markdown, the composer, streaming with stop, regenerate, edit and resend. The thread's messages and its reply
+ * live in conversation.ts, so a reply goes on while another thread is shown.
+ */
 export function Chat({ threadId }: { threadId?: string }) {
+  const key = threadId ?? NEW_CHAT;
   const thread = useApp((s) => s.threads.find((t) => t.id === threadId));
   const models = useApp((s) => s.models);
   const loaded = useApp((s) => s.loaded);
@@ -34,210 +36,91 @@ export function Chat({ threadId }: { threadId?: string }) {
   const draftModel = useApp((s) => s.draft.modelId);
   /** The assistant a new chat is for, when the user picked one (the panel is closed on phones). */
   const draftAssistant = useApp((s) => s.assistants.find((a) => a.id === s.draft.assistantId)?.name);
-  const [messages, setMessages] = useState<Message[]>([]);
-  const [streaming, setStreaming] = useState<Streaming | null>(null);
-  const [input, setInput] = useState('');
-  const [error, setError] = useState<{ text: string; link?: { href: string; label: string } } | null>(null);
+  const conversation = useApp((s) => (threadId ? s.conversations[threadId] : undefined));
+  const live = useApp((s) => (threadId ? s.live[threadId] : undefined));
+  const error = useApp((s) => s.chatErrors[key]);
+  const [input, setInputState] = useState(() => unsentText(key));
   const [editing, setEditing] = useState<{ id: string; text: string } | null>(null);
-  const controller = useRef<AbortController | null>(null);
-  /** The thread this screen just created and is streaming into: navigating to it must not reload it. */
-  const created = useRef<string | null>(null);
+  /** Set when a reply ends, for screen readers (the list itself is not live: it would read every token). */
+  const [announce, setAnnounce] = useState('');
+  const [away, setAway] = useState(false);
   const list = useRef<HTMLDivElement>(null);
-  /**
-   * Bumped by every change this screen makes to the messages: a list fetched before it is stale (it would drop the
-   * reply being streamed) and is thrown away.
-   */
-  const epoch = useRef(0);
-  /** True from a send, regenerate or resend until its reply ends: the events it causes are this screen's own. */
-  const acting = useRef(false);
-  const busy = streaming !== null;
+  const composer = useRef<HTMLTextAreaElement>(null);
+  /** Whether the list follows the end (the user has not scrolled up). */
+  const following = useRef(true);
+  const editingRef = useRef(editing);
+  editingRef.current = editing;
+  const messages = conversation?.messages ?? [];
+  const busy = live !== undefined;
 
-  const load = async (id: string) => {
-    const at = epoch.current;
-    try {
-      const loadedMessages = await client.listMessages(id);
-      if (location.hash === threadHref(id) && epoch.current === at) setMessages(loadedMessages);
-    } catch (e) {
-      report(e);
-    }
+  const setInput = (text: string) => keepUnsent(key, text);
+  // A send that failed after this screen was left for the thread it made puts its text back here.
+  useEffect(() => onUnsent((k, text) => k === key && setInputState(text)), [key]);
+
+  useEffect(() => {
+    showThread(threadId);
+    // The composer takes the focus on a new chat or another thread, unless the user already is elsewhere on the
+    // page (a field of the panel) or types on a touch screen (the keyboard would cover the thread).
+    const at = document.activeElement;
+    const free = !at || at === document.body || !!at.closest('.sidebar, .topbar');
+    if (free && matchMedia('(pointer: fine)').matches) composer.current?.focus();
+  }, []);
+
+  // A thread opens at its newest message and follows the reply while the user has not scrolled up.
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (el && following.current) el.scrollTop = el.scrollHeight;
+  });
+  const onScroll = () => {
+    const el = list.current;
+    if (!el) return;
+    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < FOLLOW_SLACK;
+    following.current = atEnd;
+    setAway(!atEnd);
+  };
+  const toEnd = () => {
+    following.current = true;
+    setAway(false);
+    list.current?.scrollTo({ top: list.current.scrollHeight });
   };
 
+  const wasLive = useRef(busy);
   useEffect(() => {
-    setError(null);
-    setEditing(null);
-    if (!threadId) {
-      setMessages([]);
-      return;
-    }
-    if (created.current === threadId) return;
-    epoch.current++;
-    setMessages([]);
-    void load(threadId);
+    if (wasLive.current && !busy) setAnnounce(`${thread?.assistants?.[0]?.assistant_name ?? 'Jan'} finished replying.`);
+    wasLive.current = busy;
+  }, [busy]);
+
+  // Escape cancels an edit, or else stops the reply (the shell closes the menu before, and the panel after).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      if (editingRef.current) {
+        setEditing(null);
+        e.preventDefault();
+      } else if (threadId && getState().live[threadId]) {
+        stopReply(threadId);
+        e.preventDefault();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
   }, [threadId]);
-
-  // Follow changes made elsewhere (another tab, the API) while idle.
-  useEffect(
-    () =>
-      onEvent((e) => {
-        if (!threadId || acting.current) return;
-        if ((e.type === 'message_created' || e.type === 'message_updated') && e.message.thread_id === threadId) {
-          void load(threadId);
-        }
-      }),
-    [threadId],
-  );
-
-  useEffect(() => {
-    const el = list.current;
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 200) el.scrollTop = el.scrollHeight;
-  }, [messages, streaming]);
 
   const modelId = threadModelId(thread) ?? draftModel;
   const modelMissing = loaded && (!modelId || !models.some((m) => m.id === modelId));
 
-  /** Starts a local change: lists already on their way are stale, and events are ignored until it ends. */
-  const begin = () => {
-    acting.current = true;
-    epoch.current++;
-  };
-
-  const runReply = async (id: string) => {
-    const ctl = new AbortController();
-    controller.current = ctl;
-    setError(null);
-    const current: Streaming = { threadId: id, text: '' };
-    setStreaming({ ...current });
-    try {
-      // The panel's changes to this thread made before this reply was asked for are saved first: it uses them.
-      await threadSettingsSaved(id);
-      const outcome = await client.reply(
-        id,
-        {
-          onMessage: (m) => {
-            current.messageId = m.id;
-            setMessages((ms) => [...ms, m]);
-            setStreaming({ ...current });
-          },
-          onDelta: (d) => {
-            current.text += d;
-            setStreaming({ ...current });
-          },
-        },
-        ctl.signal,
-      );
-      const mid = outcome.message_id ?? current.messageId;
-      if (outcome.message) {
-        const saved = outcome.message;
-        setMessages((ms) => ms.map((m) => (m.id === saved.id ? saved : m)));
-      } else if (mid) {
-        const text = current.text;
-        setMessages((ms) =>
-          ms.map((m) =>
-            m.id === mid ? { ...m, status: 'stopped', content: [{ type: 'text', text: { value: text, annotations: [] } }] } : m,
-          ),
-        );
-      }
-    } catch (e) {
-      const mid = current.messageId;
-      if (mid) setMessages((ms) => ms.map((m) => (m.id === mid ? { ...m, status: 'error' } : m)));
-      setError(describe(e));
-      report(e);
-    } finally {
-      epoch.current++;
-      controller.current = null;
-      setStreaming(null);
-      void refreshThreads();
-    }
-  };
-
   const send = async () => {
     const text = input.trim();
-    if (!text || busy || acting.current) return;
-    acting.current = true;
-    // Until the first load, the models (and so a new chat's model) are not known yet: wait for them.
-    await whenLoaded();
-    const now = getState();
-    const chosen = threadModelId(now.threads.find((t) => t.id === threadId)) ?? now.draft.modelId;
-    if (!chosen || !now.models.some((m) => m.id === chosen)) {
-      acting.current = false;
-      setError({ text: 'Choose a model first.', link: { href: '#/hub', label: 'Open the Hub' } });
-      return;
-    }
+    if (!text || busy || isActing(threadId)) return;
     setInput('');
-    begin();
-    try {
-      let id = threadId;
-      if (!id) {
-        // The draft as it is now: the panel's changes are in it as soon as they are made.
-        const draft = getState().draft;
-        const t = await client.createThread({
-          title: text.slice(0, 60),
-          model: {
-            id: draft.modelId,
-            parameters: draft.parameters,
-            settings: draft.ctxLen ? { ctx_len: draft.ctxLen } : undefined,
-          },
-          instructions: draft.instructions || undefined,
-          assistant_id: draft.assistantId,
-        });
-        id = t.id;
-        created.current = id;
-        putThread(t);
-        setMessages([]);
-        navigate(threadHref(id));
-      }
-      const user = await client.addMessage(id, { role: 'user', content: text });
-      setMessages((ms) => [...ms, user]);
-      await runReply(id);
-    } catch (e) {
-      setInput(text);
-      setError(describe(e));
-      report(e);
-    } finally {
-      created.current = null;
-      acting.current = false;
-    }
-  };
-
-  const stop = () => controller.current?.abort();
-
-  /** Replaces the last assistant reply with a new one. */
-  const regenerate = async () => {
-    if (!threadId || busy) return;
-    const last = messages.at(-1);
-    begin();
-    try {
-      if (last?.role === 'assistant') {
-        await client.deleteMessage(threadId, last.id);
-        setMessages((ms) => ms.slice(0, -1));
-      }
-      await runReply(threadId);
-    } catch (e) {
-      report(e);
-    } finally {
-      acting.current = false;
-    }
-  };
-
-  /** Changes a user message, drops everything after it, and asks again. */
-  const resend = async () => {
-    if (!threadId || !editing || busy) return;
-    const index = messages.findIndex((m) => m.id === editing.id);
-    begin();
-    try {
-      await client.updateMessage(threadId, editing.id, { content: editing.text });
-      for (const m of messages.slice(index + 1)) await client.deleteMessage(threadId, m.id);
-      setMessages((ms) => [
-        ...ms.slice(0, index),
-        { ...ms[index], content: [{ type: 'text', text: { value: editing.text, annotations: [] } }] },
-      ]);
-      setEditing(null);
-      await runReply(threadId);
-    } catch (e) {
-      report(e);
-    } finally {
-      acting.current = false;
-    }
+    following.current = true;
+    let created: string | undefined;
+    const sent = await sendMessage(threadId, text, (id) => {
+      created = id;
+      navigate(threadHref(id));
+    });
+    // Nothing was sent: the text goes back where it was typed (the new thread, when one was made).
+    if (!sent) keepUnsent(created ?? key, text);
   };
 
   const onKey = (e: KeyboardEvent) => {
@@ -249,14 +132,32 @@ export function Chat({ threadId }: { threadId?: string }) {
 
   const state = modelId ? modelStates[modelId] : undefined;
   const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant');
+  const replier = thread?.assistants?.[0]?.assistant_name ?? 'Jan';
+  const actions = (m: Message) => (
+    <footer class="actions">
+      {m.role === 'user' && (
+        <button class="link" onClick={() => setEditing({ id: m.id, text: messageText(m) })}>Edit</button>
+      )}
+      {m === lastAssistant && m === messages.at(-1) && (
+        <button class="link" onClick={() => threadId && void regenerate(threadId)}>
+          {m.status === 'error' ? 'Retry' : 'Regenerate'}
+        </button>
+      )}
+      {m.role === 'assistant' && typeof m.metadata?.timings?.predicted_per_second === 'number' && (
+        <span class="muted small">{m.metadata.timings.predicted_per_second.toFixed(1)} tokens/s</span>
+      )}
+    </footer>
+  );
 
   return (
     <section class="chat">
-      <div class="messages" ref={list} aria-live="polite">
+      <div class="messages" ref={list} onScroll={onScroll} aria-busy={busy}>
         {messages.length === 0 && !busy && (
           <div class="empty">
             <h2>{thread ? thread.title : draftAssistant ? `New chat with ${draftAssistant}` : 'New chat'}</h2>
-            {modelMissing ? (
+            {threadId && !conversation ? (
+              <p class="muted">Loading…</p>
+            ) : modelMissing ? (
               <p>
                 No model yet. <a href="#/hub">Download or import one in the Hub</a>.
               </p>
@@ -266,22 +167,31 @@ export function Chat({ threadId }: { threadId?: string }) {
           </div>
         )}
         {messages.map((m) => {
-          const live = streaming?.messageId === m.id;
-          const text = live ? streaming!.text : messageText(m);
+          const streaming = live?.messageId === m.id;
+          const text = shownText(m, live);
           const isEditing = editing?.id === m.id;
+          const failure = m.status === 'error' ? (m.metadata?.error as { message?: string } | undefined)?.message : undefined;
           return (
-            <article key={m.id} class={`msg ${m.role} ${live ? 'streaming' : ''}`} data-id={m.id} data-status={m.status}>
+            <article key={m.id} class={`msg ${m.role} ${streaming ? 'streaming' : ''}`} data-id={m.id} data-status={m.status}>
               <header>
-                <strong>{m.role === 'user' ? 'You' : (thread?.assistants?.[0]?.assistant_name ?? 'Jan')}</strong>
-                {m.status && m.status !== 'ready' && !live && <span class={`badge ${m.status}`}>{m.status}</span>}
-                {live && <span class="badge pending">{text ? 'writing…' : state?.startsWith('loading') ? `model ${state}` : 'thinking…'}</span>}
+                <strong>{m.role === 'user' ? 'You' : replier}</strong>
+                {m.status && m.status !== 'ready' && !streaming && (
+                  <span class={`badge ${m.status}`} title={failure}>{m.status}</span>
+                )}
+                {streaming && <span class="badge pending">{text ? 'writing…' : state?.startsWith('loading') ? `model ${state}` : 'thinking…'}</span>}
               </header>
               {isEditing ? (
                 <div class="edit">
                   <textarea value={editing!.text} rows={3} aria-label="Edit message"
                     onInput={(e) => setEditing({ id: m.id, text: e.currentTarget.value })} />
                   <div class="row">
-                    <button class="primary" onClick={resend}>Save and resend</button>
+                    <button class="primary" onClick={() => {
+                      if (!threadId || !editing) return;
+                      const { id, text: changed } = editing;
+                      setEditing(null);
+                      following.current = true;
+                      void resend(threadId, id, changed);
+                    }}>Save and resend</button>
                     <button onClick={() => setEditing(null)}>Cancel</button>
                   </div>
                 </div>
@@ -290,38 +200,31 @@ export function Chat({ threadId }: { threadId?: string }) {
               ) : (
                 <Markdown text={text} />
               )}
-              {!busy && !isEditing && (
-                <footer class="actions">
-                  {m.role === 'user' && (
-                    <button class="link" onClick={() => setEditing({ id: m.id, text: messageText(m) })}>Edit</button>
-                  )}
-                  {m === lastAssistant && m === messages.at(-1) && (
-                    <button class="link" onClick={regenerate}>Regenerate</button>
-                  )}
-                  {m.role === 'assistant' && typeof m.metadata?.timings?.predicted_per_second === 'number' && (
-                    <span class="muted small">{m.metadata.timings.predicted_per_second.toFixed(1)} tokens/s</span>
-                  )}
-                </footer>
-              )}
+              {failure && !streaming && <p class="muted small failure">{failure}</p>}
+              {!busy && !isEditing && actions(m)}
             </article>
           );
         })}
       </div>
+      {away && (
+        <button class="to-end" aria-label="Jump to the newest message" onClick={toEnd}>↓</button>
+      )}
+      <div class="sr-only" role="status" aria-live="polite">{announce}</div>
       {error && (
         <div class="error banner" role="alert">
           {error.text} {error.link && <a href={error.link.href}>{error.link.label}</a>}
           {/* A reply that never started (queue full, model failed to load) can be asked for again. */}
           {!busy && threadId && messages.at(-1)?.role === 'user' && (
-            <button class="link" onClick={regenerate}>Try again</button>
+            <button class="link" onClick={() => void regenerate(threadId)}>Try again</button>
           )}
-          <button class="link" aria-label="Dismiss" onClick={() => setError(null)}>×</button>
+          <button class="link" aria-label="Dismiss" onClick={() => setChatError(key, undefined)}>×</button>
         </div>
       )}
       <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
-        <textarea aria-label="Message" placeholder="Message Jan (Enter sends, Shift+Enter adds a line)" rows={2}
-          value={input} onInput={(e) => setInput(e.currentTarget.value)} onKeyDown={onKey} />
+        <textarea id="composer" ref={composer} aria-label="Message" placeholder="Message Jan (Enter sends, Shift+Enter adds a line)"
+          rows={2} value={input} onInput={(e) => setInput(e.currentTarget.value)} onKeyDown={onKey} />
         {busy ? (
-          <button type="button" class="stop" onClick={stop}>Stop</button>
+          <button type="button" class="stop" onClick={() => stopReply(threadId)}>Stop</button>
         ) : (
           <button class="primary" disabled={!input.trim()}>Send</button>
         )}

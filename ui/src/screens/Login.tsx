@@ -2,8 +2,11 @@ import { useState } from 'preact/hooks';
 import { client } from '../client';
 import { describe } from '../store';
 
-/** The web login: a clear message for a wrong password and for too many attempts (with the wait). */
-export function Login({ onDone }: { onDone: () => void }) {
+/**
+ * The web login: a clear message for a wrong password and for too many attempts (with the wait), and why it is
+ * shown again when a session ended.
+ */
+export function Login({ onDone, reason }: { onDone: () => void; reason?: string }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
@@ -27,7 +30,7 @@ export function Login({ onDone }: { onDone: () => void }) {
     <div class="login">
       <form class="card" onSubmit={submit}>
         <h1>Jan</h1>
-        <p class="muted">Log in to this Jan server.</p>
+        {reason ? <p class="notice info" role="status">{reason}</p> : <p class="muted">Log in to this Jan server.</p>}
         <label>
           Username
           <input name="username" autocomplete="username" value={username} required

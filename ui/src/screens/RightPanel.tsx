@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { ModelParameters, Thread, ThreadModel, ThreadUpdate } from '../middleware';
 import { type Draft, chooseAssistant, saveThreadSettings, updateDraft, useApp } from '../store';
+import { invalidReason } from '../limits';
 import { DEFAULT_ASSISTANT } from './Assistants';
 import { threadModelId } from './Chat';
 
@@ -96,22 +97,43 @@ export function RightPanel({ threadId }: { threadId?: string }) {
   const models = useApp((s) => s.models);
   const draft = useApp((s) => s.draft);
   const assistants = useApp((s) => s.assistants);
-  /** Typed and not yet saved (or being saved), per field. */
+  /** Typed and not yet saved (or being saved, or refused), per field. */
   const [edits, setEdits] = useState<Partial<Form>>({});
+  /** Why a field's value is not saved, per field. */
+  const [invalid, setInvalid] = useState<Partial<Record<Field, string>>>({});
+  /** What became of the last change to a thread: shown, so the user knows it is kept. */
+  const [status, setStatus] = useState('');
   const saved = fromThread(thread, draft);
   const form: Form = { ...saved, ...edits };
 
+  const setReason = (key: Field, reason: string | undefined) =>
+    setInvalid((r) => {
+      if (r[key] === reason) return r;
+      const { [key]: _, ...rest } = r;
+      return reason ? { ...rest, [key]: reason } : rest;
+    });
+
   /**
    * Typing: shown as typed; a new chat's draft takes it at once (nothing to wait for, and a message sent right
-   * after, even without the field's change event, gets it).
+   * after, even without the field's change event, gets it) unless it is out of range.
    */
   const edit = (key: Field, value: string) => {
     setEdits((e) => ({ ...e, [key]: value }));
-    if (!threadId) updateDraft((d) => draftWith(d, key, value));
+    if (!threadId && !invalidReason(key, value)) updateDraft((d) => draftWith(d, key, value));
   };
 
-  /** Saves one field: a new chat's draft at once, a thread's through the store (in order with its other changes). */
+  /**
+   * Saves one field: a new chat's draft at once, a thread's through the store (in order with its other changes).
+   * A value out of range stays shown with its reason and is not saved.
+   */
   const commit = (key: Field, value: string) => {
+    const reason = invalidReason(key, value);
+    setReason(key, reason);
+    if (reason) {
+      setEdits((e) => ({ ...e, [key]: value }));
+      setStatus('');
+      return;
+    }
     const done = () =>
       setEdits((e) => {
         if (e[key] !== value) return e; // typed on meanwhile
@@ -124,15 +146,21 @@ export function RightPanel({ threadId }: { threadId?: string }) {
       return;
     }
     edit(key, value);
-    void saveThreadSettings(threadId, (t) => threadUpdate(t, key, value)).finally(done);
+    setStatus('Saving…');
+    void saveThreadSettings(threadId, (t) => threadUpdate(t, key, value)).then((ok) => {
+      done();
+      setStatus(ok ? 'Saved' : 'Not saved');
+    });
   };
 
   const field = (key: Field, label: string, attrs: Record<string, unknown> = {}) => (
     <label>
       {label}
-      <input name={key} value={form[key]} {...attrs}
+      <input name={key} value={form[key]} {...attrs} aria-invalid={invalid[key] ? true : undefined}
+        aria-describedby={invalid[key] ? `${key}-reason` : undefined}
         onInput={(e) => edit(key, e.currentTarget.value)}
         onChange={(e) => commit(key, e.currentTarget.value)} />
+      {invalid[key] && <span id={`${key}-reason`} class="field-error small">{invalid[key]}</span>}
     </label>
   );
 
@@ -172,6 +200,7 @@ export function RightPanel({ threadId }: { threadId?: string }) {
       </label>
       <h3>Parameters</h3>
       <p class="muted small">Empty: the model's defaults.</p>
+      {threadId && <p class="muted small save-status" role="status">{status}</p>}
       {field('temperature', 'Temperature', { type: 'number', step: '0.05', min: '0', max: '2' })}
       {field('top_p', 'Top P', { type: 'number', step: '0.05', min: '0', max: '1' })}
       {field('max_tokens', 'Max tokens', { type: 'number', step: '1', min: '1' })}

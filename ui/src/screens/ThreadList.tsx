@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { client } from '../client';
 import { when } from '../format';
 import { navigate, threadHref } from '../router';
@@ -7,18 +7,46 @@ import { putThread, removeThread, report, useApp } from '../store';
 /** The threads, most recently updated first; new, rename, delete; the current one highlighted. */
 export function ThreadList({ current, onPick }: { current?: string; onPick: () => void }) {
   const threads = useApp((s) => s.threads);
-  const [renaming, setRenaming] = useState<{ id: string; title: string } | null>(null);
+  const [renaming, setRenamingState] = useState<{ id: string; title: string } | null>(null);
+  /** The rename in progress, read by the handlers (Enter, then the blur of the removed field, must save once). */
+  const renamingRef = useRef(renaming);
+  const setRenaming = (value: { id: string; title: string } | null) => {
+    renamingRef.current = value;
+    setRenamingState(value);
+  };
+  const field = useRef<HTMLInputElement>(null);
+  useLayoutEffect(() => {
+    if (renaming && document.activeElement !== field.current) {
+      field.current?.focus();
+      field.current?.select();
+    }
+  }, [renaming?.id]);
 
-  const rename = async (e: Event) => {
-    e.preventDefault();
-    if (!renaming) return;
-    const { id, title } = renaming;
+  /** Saves the rename in progress (Enter, or leaving the field); a second call for the same rename does nothing. */
+  const rename = async (e?: Event) => {
+    e?.preventDefault();
+    const editing = renamingRef.current;
+    if (!editing) return;
     setRenaming(null);
+    const { id, title } = editing;
+    const before = threads.find((t) => t.id === id)?.title;
+    const next = title.trim() || 'Untitled';
+    if (next === before) return;
     try {
-      putThread(await client.updateThread(id, { title: title.trim() || 'Untitled' }));
+      putThread(await client.updateThread(id, { title: next }));
     } catch (err) {
       report(err);
     }
+  };
+
+  /** Escape: the title stays as it was; the focus goes back to the thread's rename button. */
+  const cancel = (e: KeyboardEvent, id: string) => {
+    e.preventDefault();
+    e.stopPropagation();
+    setRenaming(null);
+    requestAnimationFrame(() =>
+      (document.querySelector(`.thread[data-thread-id="${CSS.escape(id)}"] button[aria-label^=Rename]`) as HTMLElement | null)?.focus(),
+    );
   };
 
   const remove = async (id: string, title: string) => {
@@ -39,13 +67,13 @@ export function ThreadList({ current, onPick }: { current?: string; onPick: () =
         {threads.map((t) => {
           const title = t.title || 'Untitled';
           return (
-            <li key={t.id} class={`thread ${t.id === current ? 'current' : ''}`}
+            <li key={t.id} class={`thread ${t.id === current ? 'current' : ''}`} data-thread-id={t.id}
               aria-current={t.id === current ? 'page' : undefined}>
               {renaming?.id === t.id ? (
                 <form onSubmit={rename} class="rename">
-                  <input aria-label="Thread title" value={renaming.title} autoFocus
+                  <input aria-label="Thread title" value={renaming.title} ref={field}
                     onInput={(e) => setRenaming({ id: t.id, title: e.currentTarget.value })}
-                    onBlur={rename} onKeyDown={(e) => e.key === 'Escape' && setRenaming(null)} />
+                    onBlur={() => void rename()} onKeyDown={(e) => e.key === 'Escape' && cancel(e, t.id)} />
                 </form>
               ) : (
                 <a href={threadHref(t.id)} onClick={onPick} title={title}>

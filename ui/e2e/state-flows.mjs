@@ -1,0 +1,265 @@
+// The chat's state across threads, and the keyboard: a reply stays in the thread it streams into while the user
+// reads and writes in another; threads open at their newest message; rename by keyboard saves once and Escape
+// cancels; unsent text stays with its thread; the panel refuses values out of range and says what it saved;
+// Escape, the skip link, focus and the phone menu's Tab order. Shared by run.mjs (HTTP) and ipc.mjs (IPC); each
+// step takes a `core` that reads and writes the core directly (over HTTP or the addon), to check what the page
+// says against what is saved.
+
+import {
+  check, log, openScreen, pageIdle, replyInNewChat, send, setMaxTokens, shownMessages, waitForNewReply,
+} from './flows.mjs';
+
+/** @typedef {import('playwright-core').Page} Page */
+/**
+ * The core, bypassing the page: what it saved, and threads made without the UI.
+ * @typedef {object} Core
+ * @property {(threadId: string) => Promise<{id: string, role: string, status: string, content: unknown}[]>} messages
+ * @property {(threadId: string) => Promise<any>} thread
+ * @property {(title: string, messages: {role: string, text: string}[]) => Promise<string>} makeThread  its id
+ * @property {() => () => number} countThreadUpdates  counts the page's thread updates from now on; the returned
+ *   function says how many so far
+ */
+
+/** The thread id in the page's address. @param {Page} page */
+export function currentThreadId(page) {
+  const id = decodeURIComponent(page.url().split('#/t/')[1] ?? '');
+  check(id, `a thread is shown (${page.url()})`);
+  return id;
+}
+
+/**
+ * Asks `read` until it gives `want` (or 10 s passed); returns the last answer.
+ * @template T @param {() => Promise<T>} read @param {T} want @returns {Promise<T>}
+ */
+async function eventually(read, want) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (value === want || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Opens a thread from the list. @param {Page} page @param {string} id */
+async function openThread(page, id) {
+  await page.click(`.thread[data-thread-id="${id}"] a`);
+  await page.waitForFunction((t) => location.hash === `#/t/${encodeURIComponent(t)}`, id);
+}
+
+/** Waits until the page shows exactly the messages `ids`, in order. @param {Page} page @param {string[]} ids */
+async function waitForShown(page, ids) {
+  await page.waitForFunction(
+    (want) => [...document.querySelectorAll('.msg')].map((m) => m.getAttribute('data-id')).join() === want,
+    ids.join(),
+  );
+}
+
+/**
+ * A long reply streams in thread A while the user opens thread B: B shows its own title and messages, Send (no
+ * Stop), and a message sent there gets its reply while A's goes on; back in A, its title and messages, the reply
+ * still streaming; Escape stops it; what the page shows is what the core saved; Regenerate works there.
+ * @param {Page} page @param {Core} core
+ */
+export async function replyStaysInItsThread(page, core) {
+  await replyInNewChat(page, { text: 'Thread B: say hi.', maxTokens: 8 });
+  const b = currentThreadId(page);
+  const bShown = (await shownMessages(page)).map((m) => m.id);
+
+  await openScreen(page, 'Chat');
+  await setMaxTokens(page, 2000);
+  await send(page, 'Thread A: write a very long story about a lighthouse keeper.');
+  await page.waitForSelector('.msg.assistant.streaming');
+  await page.waitForFunction(() => (document.querySelector('.msg.streaming .markdown')?.textContent ?? '').length > 10);
+  const a = currentThreadId(page);
+
+  log('  thread B while A streams: its own messages, Send, and a reply of its own');
+  await openThread(page, b);
+  await waitForShown(page, bShown);
+  check((await page.locator('h1.title').innerText()) === 'Thread B: say hi.', 'B has its own title');
+  check((await page.locator('button.stop').count()) === 0, 'B shows no Stop while A replies');
+  const aWhile = (await core.messages(a)).at(-1);
+  check(aWhile?.status === 'pending', `A still replies while B is used (${aWhile?.status})`);
+  await send(page, 'Thread B again: one word.');
+  await waitForNewReply(page, 4, bShown);
+  check((await core.messages(b)).length === 4, 'B got its second reply');
+
+  log('  back in A: its title, its messages, the reply going on; Escape stops it');
+  await openThread(page, a);
+  await page.waitForSelector('.msg.assistant.streaming');
+  check((await page.locator('h1.title').innerText()).startsWith('Thread A'), 'A has its own title');
+  const shownA = await shownMessages(page);
+  check(shownA.length === 2 && shownA[0].text?.startsWith('Thread A'), `A's messages (${JSON.stringify(shownA)})`);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.msg.assistant[data-status=stopped]');
+  await page.waitForSelector('button.primary:has-text("Send")');
+  const shownIds = (await shownMessages(page)).map((m) => `${m.id}:${m.status}`).join();
+  // The core saves the stopped reply as the stream ends: at most a moment after the page learnt it.
+  const savedA = await eventually(async () => (await core.messages(a)).map((m) => `${m.id}:${m.status}`).join(), shownIds);
+  check(savedA === shownIds, `A shows what the core saved (${shownIds} / ${savedA})`);
+  await setMaxTokens(page, 6);
+  const before = (await shownMessages(page)).map((m) => m.id);
+  await page.click('.msg:last-child button:has-text("Regenerate")');
+  await waitForNewReply(page, 2, before);
+  const regenerated = await core.messages(a);
+  check(regenerated.length === 2 && regenerated[1].status === 'ready', 'A regenerated in its own thread');
+}
+
+/**
+ * A thread of 30 messages opens at its newest; scrolled up, a button jumps back to the end.
+ * @param {Page} page @param {Core} core
+ */
+export async function longThreadOpensAtNewest(page, core) {
+  const messages = Array.from({ length: 30 }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    text: `Message ${i + 1}: ${'a line of text. '.repeat(6)}`,
+  }));
+  const id = await core.makeThread('Thirty messages', messages);
+  await page.reload();
+  await page.waitForSelector(`.thread[data-thread-id="${id}"]`);
+  await openThread(page, id);
+  await page.waitForFunction(() => document.querySelectorAll('.msg').length === 30);
+  await pageIdle(page);
+  const gap = await page.evaluate(() => {
+    const el = /** @type {HTMLElement} */ (document.querySelector('.messages'));
+    return el.scrollHeight - el.scrollTop - el.clientHeight;
+  });
+  check(gap < 4, `the thread opens at its newest message (${gap}px from the end)`);
+  check((await page.locator('button.to-end').count()) === 0, 'no jump button at the end');
+  await page.hover('.messages');
+  await page.mouse.wheel(0, -3000);
+  await page.waitForSelector('button.to-end');
+  await page.click('button.to-end');
+  await page.waitForFunction(() => {
+    const el = /** @type {HTMLElement} */ (document.querySelector('.messages'));
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 4;
+  });
+  await page.waitForSelector('button.to-end', { state: 'detached' });
+  return id;
+}
+
+/**
+ * Rename by keyboard: ✎ puts the focus in the title; Enter saves once (one PATCH); Escape cancels (no PATCH) and
+ * gives the focus back to ✎. @param {Page} page @param {Core} core @param {string} id
+ */
+export async function renameByKeyboard(page, core, id) {
+  const updates = core.countThreadUpdates();
+  const patches = { get length() { return updates(); } };
+  {
+    const row = `.thread[data-thread-id="${id}"]`;
+    await page.click(`${row} button[aria-label^=Rename]`);
+    check(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') === 'Thread title'), 'the title field has the focus');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Renamed by keyboard');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`${row}:has-text("Renamed by keyboard")`);
+    await pageIdle(page);
+    await page.waitForTimeout(300);
+    check(patches.length === 1, `Enter saves once (${patches.length} updates)`);
+
+    await page.click(`${row} button[aria-label^=Rename]`);
+    await page.keyboard.type(' and then not');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector(`${row} input`, { state: 'detached' });
+    await page.waitForTimeout(300);
+    check(patches.length === 1, `Escape saves nothing (${patches.length} updates)`);
+    check((await page.locator(`${row} .title`).innerText()) === 'Renamed by keyboard', 'the title is as it was');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label')?.startsWith('Rename'));
+  }
+}
+
+/**
+ * What is typed and not sent stays with its thread: another thread's composer starts empty (or with its own), and
+ * both come back after a reload. @param {Page} page @param {string} a @param {string} b  thread ids
+ */
+export async function unsentTextStaysWithItsThread(page, a, b) {
+  const box = 'textarea[aria-label=Message]';
+  await openThread(page, a);
+  await page.fill(box, 'unsent in A');
+  await openThread(page, b);
+  check((await page.inputValue(box)) === '', 'B does not get what was typed in A');
+  await page.fill(box, 'unsent in B');
+  await openThread(page, a);
+  check((await page.inputValue(box)) === 'unsent in A', 'A keeps its text');
+  await page.reload();
+  await page.waitForSelector(box);
+  check((await page.inputValue(box)) === 'unsent in A', 'and after a reload');
+  await openThread(page, b);
+  check((await page.inputValue(box)) === 'unsent in B', 'B too');
+  await page.fill(box, '');
+  await openThread(page, a);
+  await page.fill(box, '');
+}
+
+/**
+ * The panel refuses a temperature of 5 and a context of 10 (the core's ranges), saying why, and saves nothing;
+ * a good value is saved and the panel says so. @param {Page} page @param {Core} core @param {string} id
+ */
+export async function panelRefusesValuesOutOfRange(page, core, id) {
+  await openThread(page, id);
+  const before = (await core.thread(id)).assistants[0].model;
+  for (const [field, value, reason] of [['temperature', '5', 'between 0 and 2'], ['ctx_len', '10', 'at least 256']]) {
+    const input = `.panel input[name=${field}]`;
+    await page.fill(input, value);
+    await page.press(input, 'Tab');
+    await page.waitForSelector(`.panel .field-error:has-text("${reason}")`);
+    check((await page.getAttribute(input, 'aria-invalid')) === 'true', `${field} is marked invalid`);
+  }
+  await pageIdle(page);
+  const after = (await core.thread(id)).assistants[0].model;
+  check(JSON.stringify(after) === JSON.stringify(before), `nothing was saved (${JSON.stringify(after)})`);
+  await page.fill('.panel input[name=temperature]', '0.7');
+  await page.press('.panel input[name=temperature]', 'Tab');
+  await page.waitForSelector('.panel .save-status:has-text("Saved")');
+  check((await page.locator('.panel input[name=temperature] ~ .field-error').count()) === 0, 'the reason is gone');
+  check((await core.thread(id)).assistants[0].model.parameters.temperature === 0.7, 'the good value is saved');
+  await page.fill('.panel input[name=ctx_len]', '');
+  await page.press('.panel input[name=ctx_len]', 'Tab');
+}
+
+/**
+ * The keyboard and screen readers: the list of messages is not live (a reader would read every token); the skip
+ * link leads to the composer; a thread switch focuses the composer; Escape cancels an edit; at phone width the
+ * closed menu is out of the Tab order and Escape closes the open one. @param {Page} page @param {string} id
+ */
+export async function keyboardAndScreenReaders(page, id) {
+  await openThread(page, id);
+  check((await page.locator('.messages[aria-live]').count()) === 0, 'the message list is not an aria-live region');
+  check(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') === 'Message'), 'a thread switch focuses the composer');
+
+  // Tab from the top of the page (a focus point before everything, as after a load).
+  await page.evaluate(() => {
+    const top = document.createElement('div');
+    top.tabIndex = -1;
+    top.id = 'e2e-top';
+    document.body.prepend(top);
+    top.focus();
+  });
+  await page.keyboard.press('Tab');
+  await page.evaluate(() => document.getElementById('e2e-top')?.remove());
+  check(await page.evaluate(() => document.activeElement?.classList.contains('skip-link')), 'Tab reaches the skip link first');
+  await page.keyboard.press('Enter');
+  check(await page.evaluate(() => document.activeElement?.id === 'composer'), 'the skip link leads to the composer');
+
+  await page.click('.msg.user button:has-text("Edit")');
+  await page.waitForSelector('textarea[aria-label="Edit message"]');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('textarea[aria-label="Edit message"]', { state: 'detached' });
+
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await pageIdle(page);
+    await page.evaluate(() => /** @type {HTMLElement} */ (document.activeElement).blur());
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      const inMenu = await page.evaluate(() => !!document.activeElement?.closest('.sidebar'));
+      check(!inMenu, `Tab ${i + 1} stays out of the closed menu`);
+    }
+    await page.click('button[aria-label=Menu]');
+    await page.waitForSelector('.shell.menu-open');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.shell.menu-open', { state: 'detached' });
+  } finally {
+    if (viewport) await page.setViewportSize(viewport);
+  }
+}
