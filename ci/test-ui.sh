@@ -40,6 +40,8 @@ log "end to end (headless chromium)"
 (cd ui && CHROMIUM="$chromium_bin" node e2e/run.mjs)
 log "end to end: the server killed mid-reply and started again (headless chromium)"
 (cd ui && CHROMIUM="$chromium_bin" node e2e/restart.mjs)
+log "every screen, light and dark, desktop and phone: screenshots (ui/e2e/screenshots/screens) and axe-core"
+(cd ui && CHROMIUM="$chromium_bin" node e2e/screens.mjs)
 
 if ! compgen -G "bindings-node/jan-node.*.node" >/dev/null; then
   log "bindings-node/jan-node.<platform>.node is missing: build the addon first (cd bindings-node && npm run build)"

@@ -10,6 +10,7 @@ import {
   onEvent,
   putThread,
   refreshThreads,
+  rememberModel,
   report,
   setState,
   threadSettingsSaved,
@@ -217,6 +218,7 @@ export async function sendMessage(
     setChatError(key, { text: 'Choose a model first.', link: { href: '#/hub', label: 'Open the Hub' } });
     return false;
   }
+  rememberModel(chosen);
   let id = threadId;
   if (!id) {
     try {
@@ -304,6 +306,18 @@ export function resend(id: string, messageId: string, text: string): Promise<voi
     setConversation(id, (ms) => [...ms.slice(0, index), { ...ms[index], content: [textPart(text)] }]);
     await runReply(id);
   });
+}
+
+/** Deletes one message of the thread (not while an action runs there). */
+export async function deleteMessage(id: string, messageId: string): Promise<void> {
+  if (acting.has(id)) return;
+  bump(id);
+  try {
+    await client.deleteMessage(id, messageId);
+    setConversation(id, (ms) => ms.filter((m) => m.id !== messageId));
+  } catch (e) {
+    report(e);
+  }
 }
 
 /** Stops the reply being written in the thread. */

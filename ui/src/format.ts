@@ -25,3 +25,20 @@ export function when(ms: number | undefined): string {
     ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     : d.toLocaleDateString();
 }
+
+/** A time in ms (or s, as older threads have it) as a Date. */
+function asDate(ms: number): Date {
+  return new Date(ms < 1e12 ? ms * 1000 : ms);
+}
+
+/** The thread list's group for a time: Today, Yesterday, Previous 7 days, Earlier. */
+export function dayGroup(ms: number | undefined, now = new Date()): string {
+  if (!ms) return 'Earlier';
+  const start = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+  const t = asDate(ms).getTime();
+  const day = 86_400_000;
+  if (t >= start) return 'Today';
+  if (t >= start - day) return 'Yesterday';
+  if (t >= start - 7 * day) return 'Previous 7 days';
+  return 'Earlier';
+}

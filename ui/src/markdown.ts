@@ -37,7 +37,8 @@ export function renderMarkdown(text: string): string {
   return DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input'] });
 }
 
-/** Highlights the code blocks under `root` and gives each one a copy button (idempotent). */
+/** Highlights the code blocks under `root` and gives each a header with its language and a copy button, above
+ * the code (never over it). Idempotent. */
 export function decorateCode(root: HTMLElement): void {
   for (const code of Array.from(root.querySelectorAll('pre > code'))) {
     const pre = code.parentElement as HTMLElement;
@@ -48,18 +49,25 @@ export function decorateCode(root: HTMLElement): void {
       code.innerHTML = hljs.highlight(code.textContent ?? '', { language: lang, ignoreIllegals: true }).value;
       code.classList.add('hljs');
     }
+    const head = document.createElement('div');
+    head.className = 'code-head';
+    const label = document.createElement('span');
+    label.textContent = lang ?? 'text';
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'copy';
     button.textContent = 'Copy';
-    button.setAttribute('aria-label', 'Copy code');
+    button.setAttribute('aria-label', `Copy ${lang ?? ''} code`.replace('  ', ' '));
     button.addEventListener('click', () => {
       void copyText(code.textContent ?? '').then((ok) => {
         button.textContent = ok ? 'Copied' : 'Copy failed';
         setTimeout(() => (button.textContent = 'Copy'), 1500);
       });
     });
-    pre.append(button);
+    head.append(label, button);
+    pre.before(head);
+    // Code wider than the message scrolls: the keyboard must reach it too.
+    if (pre.scrollWidth > pre.clientWidth) pre.tabIndex = 0;
   }
 }
 

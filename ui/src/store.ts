@@ -271,14 +271,40 @@ export async function refreshThreads(): Promise<void> {
   }
 }
 
+const LAST_MODEL = 'jan.lastModel';
+
+/** Remembers the model of the last chat sent (this browser): the next new chat starts with it. */
+export function rememberModel(id: string): void {
+  try {
+    localStorage.setItem(LAST_MODEL, id);
+  } catch {
+    // storage off: new chats start with the default pick
+  }
+}
+
+function lastModel(): string | null {
+  try {
+    return localStorage.getItem(LAST_MODEL);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a model looks made for chat (an instruct or chat tune), by its id and name. */
+export function looksLikeChat(m: Model): boolean {
+  return /(instruct|chat|[-_.]it\b|\bit[-_.]|assistant|hermes)/i.test(`${m.id} ${m.name ?? ''}`);
+}
+
 /**
  * The model a new chat gets when its own is not (or no longer) among `models`: its assistant's, when downloaded
- * (the assistant may have been picked before the models were known), else the first.
+ * (the assistant may have been picked before the models were known), else the last one used here, else the first
+ * that looks made for chat (never a base model only because its name sorts first), else the first.
  */
 function draftWithModels(s: AppState, models: Model[]): Draft {
   if (models.some((m) => m.id === s.draft.modelId)) return s.draft;
+  const listed = (id: string | null | undefined) => (id && models.some((m) => m.id === id) ? id : undefined);
   const wanted = s.assistants.find((a) => a.id === s.draft.assistantId)?.model;
-  const modelId = wanted && models.some((m) => m.id === wanted) ? wanted : (models[0]?.id ?? '');
+  const modelId = listed(wanted) ?? listed(lastModel()) ?? models.find(looksLikeChat)?.id ?? models[0]?.id ?? '';
   return { ...s.draft, modelId };
 }
 

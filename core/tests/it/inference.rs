@@ -330,7 +330,9 @@ async fn a_reply_in_a_thread_streams_and_is_saved() {
     assert_eq!(saved.text(), done.text);
     assert_eq!(deltas.concat(), done.text, "the stream carried every token");
     assert_eq!(done.usage.completion_tokens, 10);
-    assert_eq!(saved.metadata.unwrap()["usage"]["completion_tokens"], 10);
+    let meta = saved.metadata.unwrap();
+    assert_eq!(meta["usage"]["completion_tokens"], 10);
+    assert_eq!(meta["finish_reason"], "length", "cut at max tokens, which the UI marks");
 
     // A thread without a model cannot reply.
     let bare = jan.threads().create(NewThread::default()).await.unwrap();

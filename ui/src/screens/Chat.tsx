@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import {
   NEW_CHAT,
+  deleteMessage,
   isActing,
   regenerate,
   resend,
@@ -11,9 +12,10 @@ import {
   stopReply,
   threadModelId,
 } from '../conversation';
+import { copyText } from '../markdown';
 import { type Message, messageText } from '../middleware';
 import { navigate, threadHref } from '../router';
-import { getState, useApp } from '../store';
+import { getState, rememberModel, saveThreadSettings, updateDraft, useApp } from '../store';
 import { keepUnsent, onUnsent, unsentText } from '../unsent';
 import { Markdown } from './Markdown';
 
@@ -123,12 +125,26 @@ export function Chat({ threadId }: { threadId?: string }) {
     if (!sent) keepUnsent(created ?? key, text);
   };
 
+  /** The model picker by the composer: the thread's model (saved with it), or the new chat's. */
+  const chooseModel = (id: string) => {
+    rememberModel(id);
+    if (!threadId) updateDraft((d) => ({ ...d, modelId: id }));
+    else void saveThreadSettings(threadId, (t) => ({ model: { ...(t.assistants?.[0]?.model ?? { id: '' }), id } }));
+  };
+
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void send();
     }
   };
+
+  const [copied, setCopied] = useState<string | null>(null);
+  const copyMessage = (m: Message) =>
+    void copyText(messageText(m)).then((ok) => {
+      setCopied(ok ? m.id : null);
+      setTimeout(() => setCopied((c) => (c === m.id ? null : c)), 1500);
+    });
 
   const state = modelId ? modelStates[modelId] : undefined;
   const lastAssistant = [...messages].reverse().find((m) => m.role === 'assistant');
@@ -142,6 +158,15 @@ export function Chat({ threadId }: { threadId?: string }) {
         <button class="link" onClick={() => threadId && void regenerate(threadId)}>
           {m.status === 'error' ? 'Retry' : 'Regenerate'}
         </button>
+      )}
+      <button class="link" onClick={() => copyMessage(m)}>{copied === m.id ? 'Copied' : 'Copy'}</button>
+      {threadId && (
+        <button class="link" onClick={() => confirm('Delete this message?') && void deleteMessage(threadId, m.id)}>
+          Delete
+        </button>
+      )}
+      {m.role === 'assistant' && m.metadata?.finish_reason === 'length' && (
+        <span class="badge" title="The reply reached its max tokens">cut at max tokens</span>
       )}
       {m.role === 'assistant' && typeof m.metadata?.timings?.predicted_per_second === 'number' && (
         <span class="muted small">{m.metadata.timings.predicted_per_second.toFixed(1)} tokens/s</span>
@@ -229,9 +254,22 @@ export function Chat({ threadId }: { threadId?: string }) {
           <button class="primary" disabled={!input.trim()}>Send</button>
         )}
       </form>
-      <p class="muted small model-line">
-        {modelId ? `Model: ${modelId}${state ? ` (${state})` : ''}` : 'No model selected'}
-      </p>
+      <div class="muted small model-line">
+        {models.length > 0 ? (
+          <label>
+            Model{' '}
+            <select name="chat-model" value={modelId} onChange={(e) => chooseModel(e.currentTarget.value)}>
+              {!models.some((m) => m.id === modelId) && (
+                <option value={modelId ?? ''}>{modelId === '*' ? "the assistant's model" : modelId || '(none)'}</option>
+              )}
+              {models.map((m) => <option key={m.id} value={m.id}>{m.name || m.id}</option>)}
+            </select>
+          </label>
+        ) : (
+          'No model yet'
+        )}{' '}
+        <span class="model-id">{modelId}{state ? ` (${state})` : ''}</span>
+      </div>
     </section>
   );
 }

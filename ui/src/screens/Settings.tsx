@@ -3,7 +3,7 @@ import { client } from '../client';
 import { when } from '../format';
 import { copyText } from '../markdown';
 import type { ApiKey, EngineSettings } from '../middleware';
-import { notify, report } from '../store';
+import { notify, report, useApp } from '../store';
 import { type Theme, getTheme, setTheme } from '../theme';
 
 function ApiKeys() {
@@ -34,10 +34,18 @@ function ApiKeys() {
     }
   };
 
+  /** The API's address as this page reaches the server (the document's directory, any path prefix kept). */
+  const baseUrl = new URL('v1', location.href.split('#')[0]).href;
+  const modelId = useApp((s) => s.draft.modelId);
   return (
     <div class="card">
       <h3>API keys</h3>
-      <p class="muted small">For programs using the OpenAI-compatible API at <code>/v1</code>.</p>
+      <p class="muted small">For programs using the OpenAI-compatible API. Base URL:</p>
+      <code class="base-url">{baseUrl}</code>
+      <pre class="curl" tabIndex={0} aria-label="Example request"><code>{`curl ${baseUrl}/chat/completions \\
+  -H "Authorization: Bearer ${fresh?.key ?? '<your key>'}" \\
+  -H "Content-Type: application/json" \\
+  -d '{"model": "${modelId || '<model id>'}", "messages": [{"role": "user", "content": "Hello"}]}'`}</code></pre>
       {fresh?.key && (
         <div class="fresh-key" role="status">
           <p>Copy this key now: it is not shown again.</p>
