@@ -26,7 +26,7 @@ import {
   setMaxTokens, shownMessages, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 import {
-  keyboardAndScreenReaders, longThreadOpensAtNewest, panelRefusesValuesOutOfRange, renameByKeyboard,
+  keyboardAndScreenReaders, longThreadOpensAtNewest, threadListAndMessageActions, panelRefusesValuesOutOfRange, renameByKeyboard,
   replyStaysInItsThread, unsentTextStaysWithItsThread,
 } from './state-flows.mjs';
 
@@ -343,6 +343,8 @@ try {
   await panelRefusesValuesOutOfRange(page, core, threadA);
   log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
   await keyboardAndScreenReaders(page, longThread);
+  log('the thread list: search, no match, pins; a message deleted from its actions');
+  await threadListAndMessageActions(page, core, longThread);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

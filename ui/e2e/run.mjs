@@ -17,7 +17,7 @@ import {
 } from './flows.mjs';
 import { fillQueue } from './full-queue.mjs';
 import {
-  keyboardAndScreenReaders, longThreadOpensAtNewest, panelRefusesValuesOutOfRange, renameByKeyboard,
+  keyboardAndScreenReaders, longThreadOpensAtNewest, threadListAndMessageActions, panelRefusesValuesOutOfRange, renameByKeyboard,
   replyStaysInItsThread, unsentTextStaysWithItsThread,
 } from './state-flows.mjs';
 import { startHubMirror } from './hub-mirror.mjs';
@@ -179,6 +179,8 @@ try {
 
   log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
   await keyboardAndScreenReaders(page, longThread);
+  log('the thread list: search, no match, pins; a message deleted from its actions');
+  await threadListAndMessageActions(page, core, longThread);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

@@ -263,3 +263,33 @@ export async function keyboardAndScreenReaders(page, id) {
     if (viewport) await page.setViewportSize(viewport);
   }
 }
+
+/**
+ * The thread list: search (and "no match"), pins (the Pinned group, saved in the core), and a message deleted
+ * from its actions is gone from the core too. @param {Page} page @param {Core} core @param {string} id  a thread
+ * with at least two messages, titled other than "Pin me"
+ */
+export async function threadListAndMessageActions(page, core, id) {
+  const title = await page.locator(`.thread[data-thread-id="${id}"] .title`).innerText();
+  await page.fill('input[aria-label="Search threads"]', title.slice(0, 8));
+  await page.waitForSelector(`.thread[data-thread-id="${id}"]`);
+  await page.fill('input[aria-label="Search threads"]', 'zzqx no such thread');
+  await page.waitForSelector('.no-match:has-text("No thread matches")');
+  check((await page.locator('.thread').count()) === 0, 'no thread shown for a query nothing matches');
+  await page.fill('input[aria-label="Search threads"]', '');
+  await page.click(`.thread[data-thread-id="${id}"] button.pin`);
+  await page.waitForSelector(`section[aria-label=Pinned] .thread[data-thread-id="${id}"]`);
+  check((await core.thread(id)).metadata?.pinned === true, 'the pin is saved in the thread');
+  await page.click(`.thread[data-thread-id="${id}"] button.pin`);
+  await page.waitForSelector('section[aria-label=Pinned]', { state: 'detached' });
+  check((await core.thread(id)).metadata?.pinned === false, 'and the unpin');
+
+  await openThread(page, id);
+  const before = await shownMessages(page);
+  const last = before.at(-1);
+  check(last, 'a message to delete');
+  await page.click(`.msg[data-id="${last?.id}"] button:has-text("Delete")`);
+  await page.waitForSelector(`.msg[data-id="${last?.id}"]`, { state: 'detached' });
+  await eventually(async () => (await core.messages(id)).length, before.length - 1);
+  check(!(await core.messages(id)).some((m) => m.id === last?.id), 'the core deleted it');
+}

@@ -204,6 +204,23 @@ group('start and the core events', () => {
     expect(texts()).toHaveLength(1);
   });
 
+  it("a new chat's model: the last one used here, else one made for chat, never a base model for sorting first", async () => {
+    const kept = new Map<string, string>();
+    vi.stubGlobal('localStorage', {
+      getItem: (k: string) => kept.get(k) ?? null,
+      setItem: (k: string, v: string) => void kept.set(k, v),
+      removeItem: (k: string) => void kept.delete(k),
+    });
+    data.models = [{ id: 'aaa-base-7b' }, { id: 'qwen2.5-0.5b-instruct' }, { id: 'zz-chat' }] as Model[];
+    await store.start();
+    expect(store.getState().draft.modelId).toBe('qwen2.5-0.5b-instruct');
+    store.rememberModel('zz-chat');
+    store.setState((s) => ({ draft: { ...s.draft, modelId: 'gone' } }));
+    await store.refreshModels();
+    expect(store.getState().draft.modelId).toBe('zz-chat');
+    vi.unstubAllGlobals();
+  });
+
   it('a failed load shows its error and still ends loading', async () => {
     fake.listThreads.mockRejectedValueOnce(new JanError('The server cannot be reached (x).', 'unreachable'));
     await store.start();
