@@ -212,6 +212,10 @@ export async function importTinyModel(page, name) {
     mimeType: 'application/octet-stream',
     buffer: Buffer.from(tinyGguf(name)),
   });
+  // The Hub asks for a name, proposing the file's.
+  check((await page.inputValue('input[name=import-name]')) === 'tiny-e2e', 'the file name is proposed');
+  await page.fill('input[name=import-name]', name);
+  await page.click('.import-name button:has-text("Import")');
   await page.waitForSelector(`.models li:has-text("${name}")`);
 }
 
@@ -574,4 +578,34 @@ export async function replyInNewChat(page, { text, model, maxTokens = 8 }) {
   // The panel now shows the thread's own settings: what the new chat was made with.
   const shown = await page.inputValue('.panel input[name=max_tokens]');
   check(shown === String(maxTokens), `the new chat has the panel's max tokens (${shown})`);
+}
+
+/**
+ * The Hub beside the import: the catalog entry whose file is already on disk (the test model) says so with Use, a
+ * fit badge from this machine's memory, "no match" for a filter nothing matches, Import reachable by keyboard
+ * (Enter opens the file chooser), and Use on a downloaded model starts a new chat with it.
+ * @param {Page} page @param {{catalogModel: string, model: string}} ids  the catalog entry, and the model on disk
+ */
+export async function hubRecognisesAndUses(page, { catalogModel, model }) {
+  await openScreen(page, 'Hub');
+  const entry = `.catalog li[data-model-id="${catalogModel}"]`;
+  await page.waitForSelector(`${entry} .badge:has-text("On disk")`);
+  await page.waitForSelector(`${entry} .badge:text-matches("Fits|Too big")`);
+  await page.fill('input[aria-label="Filter models"]', 'zzqx no such model');
+  await page.waitForSelector('.catalog .no-match');
+  await page.fill('input[aria-label="Filter models"]', '');
+  // Enter on the focused Import button opens the file picker (the file input's click, which shows the chooser).
+  await page.evaluate(() => {
+    const input = /** @type {HTMLInputElement} */ (document.querySelector('.downloaded input[type=file]'));
+    input.addEventListener('click', (e) => {
+      e.preventDefault(); // no native dialog in the test
+      document.body.dataset.e2ePicker = 'opened';
+    }, { once: true });
+  });
+  await page.focus('button:has-text("Import a GGUF file")');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('body[data-e2e-picker=opened]', { timeout: 5000 });
+  await page.click(`.downloaded li[data-model-id="${model}"] button:has-text("Use")`);
+  await page.waitForFunction(() => location.hash === '#/' || location.hash === '');
+  check((await page.inputValue('select[name=chat-model]')) === model, 'Use starts a new chat with the model');
 }

@@ -10,7 +10,7 @@ import { MODEL, PASSWORD, USERNAME, startServer, testModel } from '../test/serve
 import { manageAssistants } from './assistants-flow.mjs';
 import { cancelThenDownload, downloadedModelAnswers } from './download-flow.mjs';
 import {
-  DESKTOP, brokenModelSaysSo, check, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
+  DESKTOP, brokenModelSaysSo, check, hubRecognisesAndUses, deleteCurrentThread, deleteModel, editFirstMessageAndResend, importTinyModel,
   launchChromium, log, newPage, openChatTypingMaxTokens, openScreen, recordStreaming, regenerateAfterLateSettings,
   reloadShowsThread, renameCurrentThread, reportFailure, screenshot, send, sendAndWaitReply, setMaxTokens,
   slowHttp, slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
@@ -95,6 +95,9 @@ try {
   log('import a GGUF in the Hub');
   await importTinyModel(page, 'Tiny e2e model');
   await screenshot(page, 'hub-desktop.png');
+
+  log('the Hub: a catalog file already on disk, fit badges, no match, Import by keyboard, Use');
+  await hubRecognisesAndUses(page, { catalogModel: CATALOG_MODEL, model: MODEL });
 
   log('the imported GGUF has no weights: the chat says the model failed to load');
   await brokenModelSaysSo(page, 'Tiny e2e model');
