@@ -112,7 +112,10 @@ impl InferenceApi {
                     meta.insert("usage".into(), serde_json::to_value(done.usage).unwrap_or(Value::Null));
                     meta.insert("timings".into(), serde_json::to_value(done.timings).unwrap_or(Value::Null));
                     // `length`: cut at max tokens (or a full context); the UI marks it.
-                    meta.insert("finish_reason".into(), serde_json::to_value(done.finish_reason).unwrap_or(Value::Null));
+                    meta.insert(
+                        "finish_reason".into(),
+                        serde_json::to_value(done.finish_reason).unwrap_or(Value::Null),
+                    );
                     if !done.tool_calls.is_empty() {
                         meta.insert(TOOL_CALLS.into(), serde_json::to_value(&done.tool_calls).unwrap_or(Value::Null));
                     }

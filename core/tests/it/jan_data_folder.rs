@@ -60,9 +60,11 @@ fn lines(bytes: &[u8]) -> (Vec<Vec<u8>>, bool) {
     (body.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect(), ends_with_newline)
 }
 
-/// Every file under `dir` with its bytes (the `logs/` folder that opening creates left out).
+/// Every file under `dir` with its bytes (the `logs/` folder that opening creates, and its `.jan-instances/`
+/// claim, left out).
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    common::tree(dir).into_iter().filter(|(name, _)| !name.ends_with('/') && !name.starts_with("logs")).collect()
+    let ours = |name: &str| name.starts_with("logs") || name.starts_with(".jan-instances");
+    common::tree(dir).into_iter().filter(|(name, _)| !name.ends_with('/') && !ours(name)).collect()
 }
 
 /// Differences between two JSON values as a JavaScript reader sees them: numbers compare by value (`0` and `0.0`
@@ -324,8 +326,11 @@ async fn reads_jan_assistants_and_opening_rewrites_nothing() {
     copy_dir(&fixture(), dir.path());
     let before = files(dir.path());
     let jan = Jan::open(common::config(dir.path())).await.unwrap();
-    // Opening (which makes sure the default assistant exists) left every file as Jan wrote it.
+    // Opening (which makes sure the default assistant exists) left every file as Jan wrote it; it only adds its
+    // claim on the folder (an empty lock file of its own).
     assert_eq!(files(dir.path()), before);
+    let claims = std::fs::read_dir(dir.path().join(".jan-instances")).unwrap().count();
+    assert_eq!(claims, 1);
     let original = read(dir.path(), "assistants/jan/assistant.json");
 
     let assistants = jan.assistants().list().await.unwrap();

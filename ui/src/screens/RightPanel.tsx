@@ -153,6 +153,13 @@ export function RightPanel({ threadId }: { threadId?: string }) {
     });
   };
 
+  /** The model's own values, shown as placeholders: what an empty field means. */
+  const modelDefaults = models.find((m) => m.id === form.modelId);
+  const shownDefault = (key: keyof ModelParameters) => {
+    const v = modelDefaults?.parameters?.[key];
+    return typeof v === 'number' ? `default ${v}` : undefined;
+  };
+
   const field = (key: Field, label: string, attrs: Record<string, unknown> = {}) => (
     <label>
       {label}
@@ -201,13 +208,16 @@ export function RightPanel({ threadId }: { threadId?: string }) {
       <h3>Parameters</h3>
       <p class="muted small">Empty: the model's defaults.</p>
       {threadId && <p class="muted small save-status" role="status">{status}</p>}
-      {field('temperature', 'Temperature', { type: 'number', step: '0.05', min: '0', max: '2' })}
-      {field('top_p', 'Top P', { type: 'number', step: '0.05', min: '0', max: '1' })}
-      {field('max_tokens', 'Max tokens', { type: 'number', step: '1', min: '1' })}
-      {field('stop', 'Stop (comma-separated)')}
-      {field('frequency_penalty', 'Frequency penalty', { type: 'number', step: '0.1' })}
-      {field('presence_penalty', 'Presence penalty', { type: 'number', step: '0.1' })}
-      {field('ctx_len', 'Context length', { type: 'number', step: '256', min: '256' })}
+      {field('temperature', 'Temperature', { type: 'number', step: '0.05', min: '0', max: '2', placeholder: shownDefault('temperature') })}
+      {field('top_p', 'Top P', { type: 'number', step: '0.05', min: '0', max: '1', placeholder: shownDefault('top_p') })}
+      {field('max_tokens', 'Max tokens', { type: 'number', step: '1', min: '1', placeholder: shownDefault('max_tokens') })}
+      {field('ctx_len', 'Context length', { type: 'number', step: '256', min: '256', placeholder: modelDefaults?.settings?.ctx_len ? `default ${modelDefaults.settings.ctx_len}` : undefined })}
+      <details>
+        <summary>Advanced</summary>
+        {field('stop', 'Stop (comma-separated)', { placeholder: modelDefaults?.parameters?.stop?.join(', ') || undefined })}
+        {field('frequency_penalty', 'Frequency penalty', { type: 'number', step: '0.1', min: '-2', max: '2', placeholder: shownDefault('frequency_penalty') })}
+        {field('presence_penalty', 'Presence penalty', { type: 'number', step: '0.1', min: '-2', max: '2', placeholder: shownDefault('presence_penalty') })}
+      </details>
     </aside>
   );
 }
