@@ -25,10 +25,7 @@ import {
   regenerateAfterLateSettings, reloadShowsThread, renameCurrentThread, reportFailure, screenshot, sendAndWaitReply,
   setMaxTokens, shownMessages, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
-import {
-  keyboardAndScreenReaders, longThreadOpensAtNewest, threadListAndMessageActions, panelRefusesValuesOutOfRange, renameByKeyboard,
-  replyStaysInItsThread, unsentTextStaysWithItsThread,
-} from './state-flows.mjs';
+import { stateFlows } from './state-flows.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(repo, 'ui', 'dist');
@@ -330,21 +327,7 @@ try {
       return () => calls.slice(from).filter((method) => method === 'updateThread').length;
     },
   };
-  log('a reply stays in its thread while another is read and written');
-  await replyStaysInItsThread(page, core);
-  const threadA = decodeURIComponent(page.url().split('#/t/')[1]);
-  log('a long thread opens at its newest message; a button jumps back there');
-  const longThread = await longThreadOpensAtNewest(page, core);
-  log('rename by keyboard: Enter saves once, Escape cancels');
-  await renameByKeyboard(page, core, longThread);
-  log('unsent text stays with its thread');
-  await unsentTextStaysWithItsThread(page, longThread, threadA);
-  log('the panel refuses values out of range and says what it saved');
-  await panelRefusesValuesOutOfRange(page, core, threadA);
-  log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
-  await keyboardAndScreenReaders(page, longThread);
-  log('the thread list: search, no match, pins; a message deleted from its actions');
-  await threadListAndMessageActions(page, core, longThread);
+  await stateFlows(page, core);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

@@ -16,10 +16,7 @@ import {
   slowHttp, slowMessageLists, startLog, stopLongReply, systemShowsNumbers, watchProblems,
 } from './flows.mjs';
 import { fillQueue } from './full-queue.mjs';
-import {
-  keyboardAndScreenReaders, longThreadOpensAtNewest, threadListAndMessageActions, panelRefusesValuesOutOfRange, renameByKeyboard,
-  replyStaysInItsThread, unsentTextStaysWithItsThread,
-} from './state-flows.mjs';
+import { stateFlows } from './state-flows.mjs';
 import { startHubMirror } from './hub-mirror.mjs';
 
 const PHONE = { width: 390, height: 844 };
@@ -164,26 +161,7 @@ try {
   log('rename the thread');
   await renameCurrentThread(page, 'Renamed by e2e');
 
-  log('a reply stays in its thread while another is read and written');
-  await replyStaysInItsThread(page, core);
-  const threadA = decodeURIComponent(page.url().split('#/t/')[1]);
-
-  log('a long thread opens at its newest message; a button jumps back there');
-  const longThread = await longThreadOpensAtNewest(page, core);
-
-  log('rename by keyboard: Enter saves once, Escape cancels');
-  await renameByKeyboard(page, core, longThread);
-
-  log('unsent text stays with its thread');
-  await unsentTextStaysWithItsThread(page, longThread, threadA);
-
-  log('the panel refuses values out of range and says what it saved');
-  await panelRefusesValuesOutOfRange(page, core, threadA);
-
-  log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
-  await keyboardAndScreenReaders(page, longThread);
-  log('the thread list: search, no match, pins; a message deleted from its actions');
-  await threadListAndMessageActions(page, core, longThread);
+  await stateFlows(page, core);
 
   log('the system monitor shows numbers');
   await systemShowsNumbers(page);

@@ -293,3 +293,25 @@ export async function threadListAndMessageActions(page, core, id) {
   await eventually(async () => (await core.messages(id)).length, before.length - 1);
   check(!(await core.messages(id)).some((m) => m.id === last?.id), 'the core deleted it');
 }
+
+/**
+ * Every step above, in the order both runs take them (after the runner's own steps: the thread list holds other
+ * threads, the model has two slots). @param {Page} page @param {Core} core
+ */
+export async function stateFlows(page, core) {
+  log('a reply stays in its thread while another is read and written');
+  await replyStaysInItsThread(page, core);
+  const threadA = currentThreadId(page);
+  log('a long thread opens at its newest message; a button jumps back there');
+  const longThread = await longThreadOpensAtNewest(page, core);
+  log('rename by keyboard: Enter saves once, Escape cancels');
+  await renameByKeyboard(page, core, longThread);
+  log('unsent text stays with its thread');
+  await unsentTextStaysWithItsThread(page, longThread, threadA);
+  log('the panel refuses values out of range and says what it saved');
+  await panelRefusesValuesOutOfRange(page, core, threadA);
+  log('keyboard and screen readers: skip link, focus, Escape, the phone menu out of the Tab order');
+  await keyboardAndScreenReaders(page, longThread);
+  log('the thread list: search, no match, pins; a message deleted from its actions');
+  await threadListAndMessageActions(page, core, longThread);
+}
