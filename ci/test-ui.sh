@@ -3,7 +3,7 @@
 # jan-server), then the end-to-end run in headless Chromium against the real server and the real test model, then
 # the desktop host: host-electron's node tests (IPC wiring, preload, main process; the real addon) and the UI end
 # to end over IPC (the real preload and IPC handler, the real addon, headless Chromium).
-# Needs target/debug/jan-server (the workspace tests in ci/test.sh build it), the addon
+# Needs a debug jan-server (JAN_SERVER_BIN; ci/test.sh passes the one its workspace tests built), the addon
 # (bindings-node/jan-node.<platform>.node, which ci/test.sh builds before calling this) and the test models
 # (ci/fetch-test-models.sh). Installs Debian's chromium when it is missing (playwright's own browser download
 # does not work offline). Screenshots land in ui/e2e/screenshots/ (git-ignored).

@@ -83,7 +83,9 @@ try {
   check(reply.status === 'error' && reply.metadata?.error?.code === 'interrupted', `interrupted (${reply.status})`);
   check(text(reply).startsWith(partial), 'the core kept the text it had saved');
   const shownNow = await page.locator('.msg.assistant .markdown').innerText();
-  const words = (/** @type {string} */ t) => t.replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  // Markdown's markers are not text on the page: a list item's "1." is drawn by the <ol>, not in innerText.
+  const words = (/** @type {string} */ t) =>
+    t.replace(/^[ \t]*(?:\d+[.)]|[-*+]|#{1,6}|>)[ \t]+/gm, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
   check(words(shownNow) === words(text(reply)), `the page shows what the core kept:\n${shownNow}\n---\n${text(reply)}`);
 
   log('Retry asks again');
