@@ -18,7 +18,10 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # an explicit target's artifacts apart from an implicit one's, so without this the addon build compiled the whole
 # dependency tree a second time (8.5 min of a 2-core CI machine); with it the addon reuses the test build's.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
-debug_dir="${CARGO_TARGET_DIR:-target}/$CARGO_BUILD_TARGET/debug"
+target_dir="${CARGO_TARGET_DIR:-target}"
+[[ $target_dir == /* ]] || target_dir="$PWD/$target_dir"
+# Absolute: the UI's tests run from ui/.
+debug_dir="$target_dir/$CARGO_BUILD_TARGET/debug"
 
 log "toolchain: $(cargo --version), $(rustc --version); disk free: $(df -h --output=avail . | tail -1 | tr -d ' ')"
 if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
