@@ -480,6 +480,16 @@ stopped: boolean, message_id: string, usage: Usage, timings: Timings,
 message: Message | null, } | { "type": "error", error: ErrorBody, };
 
 /**
+ * How to reply in a thread.
+ */
+export type ReplyOptions = { 
+/**
+ * Continue the thread's last message, a reply that ended early (cut at max tokens, stopped or interrupted),
+ * instead of writing a new one: the model writes on from its last token and the text is appended to it.
+ */
+continue: boolean, };
+
+/**
  * The generation fields both endpoints take: OpenAI's, plus llama.cpp's sampling extensions. A field left out
  * takes the model's (or thread's) parameter, else the engine's default. Unknown fields are ignored.
  */
@@ -838,9 +848,10 @@ export declare class Jan {
   /**
    * Generates the assistant's reply to a thread (its last message is usually the user's). `onEvent` gets the
    * pending message, then each text delta, then `done` or `error`; `wait()` settles after the last one. The
-   * core saves the message as it ends (`stopped` after `stop()`).
+   * core saves the message as it ends (`stopped` after `stop()`). With `{continue: true}` it goes on with the
+   * thread's last reply: the `message` event carries its text so far, the deltas the new text.
    */
-  reply(threadId: string, onEvent: (event: ReplyEvent) => void): Promise<Generation>
+  reply(threadId: string, onEvent: (event: ReplyEvent) => void, options?: ReplyOptions): Promise<Generation>
   /**
    * A chat completion: OpenAI's request body (`model`, `messages`, `temperature`, `max_tokens`, `stop`,
    * `tools`, ...), checked and prepared by the core exactly as host-web's `/v1/chat/completions` (a mistake, an

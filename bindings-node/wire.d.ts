@@ -480,6 +480,16 @@ stopped: boolean, message_id: string, usage: Usage, timings: Timings,
 message: Message | null, } | { "type": "error", error: ErrorBody, };
 
 /**
+ * How to reply in a thread.
+ */
+export type ReplyOptions = { 
+/**
+ * Continue the thread's last message, a reply that ended early (cut at max tokens, stopped or interrupted),
+ * instead of writing a new one: the model writes on from its last token and the text is appended to it.
+ */
+continue: boolean, };
+
+/**
  * The generation fields both endpoints take: OpenAI's, plus llama.cpp's sampling extensions. A field left out
  * takes the model's (or thread's) parameter, else the engine's default. Unknown fields are ignored.
  */

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use jan_core::error::ErrorCode;
 use jan_core::inference::{
-    ChatCompletionRequest, CompletionStream, DeviceChoice, InferenceConfig, StreamItem, TextCompletionRequest,
+    ChatCompletionRequest, CompletionStream, DeviceChoice, InferenceConfig, ReplyOptions, StreamItem,
+    TextCompletionRequest,
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile, ModelUpdate, UploadRequest};
 use jan_core::threads::{NewThread, ThreadUpdate};
@@ -405,9 +406,10 @@ impl Jan {
 
     /// Generates the assistant's reply to a thread (its last message is usually the user's). `onEvent` gets the
     /// pending message, then each text delta, then `done` or `error`; `wait()` settles after the last one. The
-    /// core saves the message as it ends (`stopped` after `stop()`).
+    /// core saves the message as it ends (`stopped` after `stop()`). With `{continue: true}` it goes on with the
+    /// thread's last reply: the `message` event carries its text so far, the deltas the new text.
     #[napi(
-        ts_args_type = "threadId: string, onEvent: (event: ReplyEvent) => void",
+        ts_args_type = "threadId: string, onEvent: (event: ReplyEvent) => void, options?: ReplyOptions",
         ts_return_type = "Promise<Generation>"
     )]
     pub fn reply<'env>(
@@ -415,10 +417,12 @@ impl Jan {
         env: &'env Env,
         thread_id: String,
         on_event: Callback,
+        options: Option<Value>,
     ) -> napi::Result<PromiseRaw<'env, Generation>> {
         let jan = self.jan.clone();
         spawn(env, async move {
-            let reply = jan.inference().reply_in_thread(&thread_id).await?;
+            let options: ReplyOptions = views::parse(options.unwrap_or(Value::Null))?;
+            let reply = jan.inference().reply_with(&thread_id, options).await?;
             let stop = reply.stream.stop_handle();
             let message_id = reply.message.id.clone();
             let items = views::reply_events(jan, thread_id, reply).map(|event| {

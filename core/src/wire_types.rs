@@ -9,7 +9,8 @@ use crate::error::{ErrorBody, ErrorCode};
 use crate::events::{DownloadProgress, Event, ModelState};
 use crate::inference::types::{Completion, FinishReason, FunctionCall, Timings, ToolCall, Usage};
 use crate::inference::{
-    ChatCompletionRequest, GenerationFields, InferenceCounters, InputMessage, LoadedModel, TextCompletionRequest,
+    ChatCompletionRequest, GenerationFields, InferenceCounters, InputMessage, LoadedModel, ReplyOptions,
+    TextCompletionRequest,
 };
 use crate::models::{ModelMetadata, ModelParameters, ModelSettings, ModelSource, ModelUpdate};
 use crate::system::{CpuInfo, GpuInfo, MemoryInfo, OsInfo};
@@ -103,6 +104,7 @@ pub fn declarations() -> String {
         export::<ModelState>(&cfg),
         export::<Event>(&cfg),
         export::<ReplyEvent>(&cfg),
+        export::<ReplyOptions>(&cfg),
         // Generation
         export::<GenerationFields>(&cfg),
         export::<InputMessage>(&cfg),

@@ -182,7 +182,7 @@ const SIGNATURES = {
   addMessage: [id('threadId'), object('message')],
   updateMessage: [id('threadId'), id('messageId'), object('update')],
   deleteMessage: [id('threadId'), id('messageId')],
-  reply: [id('threadId'), id('streamId')],
+  reply: [id('threadId'), id('streamId'), object('options', true)],
   stopReply: [id('streamId')],
   listAssistants: [],
   createAssistant: [object('assistant')],
@@ -283,8 +283,8 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
     }
   };
 
-  /** @param {string} threadId @param {string} streamId */
-  async function reply(threadId, streamId) {
+  /** @param {string} threadId @param {string} streamId @param {object} [options] ReplyOptions (the core checks it) */
+  async function reply(threadId, streamId, options) {
     if (replies.has(streamId)) throw invalid(`the stream id ${streamId} is already in use`);
     // Registered before the first await: a `stopReply` right behind this call finds it.
     const entry = { generation: /** @type {any} */ (null), stopped: false };
@@ -295,7 +295,7 @@ function registerIpc({ ipcMain, jan, send, isTrustedSender = () => true, log = c
       const generation = await jan.reply(threadId, (/** @type {any} */ event) => {
         if (event?.type === 'message') messageId = event.message?.id;
         forward(CHANNELS.reply, streamId, event);
-      });
+      }, options ?? undefined);
       entry.generation = generation;
       if (entry.stopped || disposed) generation.stop();
       messageId = generation.messageId ?? messageId;

@@ -118,7 +118,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("delete", "/v1/assistants/{id}", "Assistants", "Delete an assistant (not the default `jan`: 403)", Api, NoBody, 200, Out("Deleted")),
     // The UI's API
     op("get", "/api/events", "UI", "The core's events as server-sent events (keep-alive comments every 15 s)", Session, NoBody, 200, Stream("JanEvent")),
-    op("post", "/api/threads/{id}/reply", "UI", "Generate the assistant's reply to a thread, streamed and saved; disconnecting stops it", Session, NoBody, 200, Stream("ReplyEvent")),
+    op("post", "/api/threads/{id}/reply", "UI", "Generate the assistant's reply to a thread (or with `continue` go on with its last one), streamed and saved; disconnecting stops it", Session, Body("ReplyOptions", false), 200, Stream("ReplyEvent")),
     op("get", "/api/system", "UI", "CPU, memory, GPUs, OS, loaded models and inference counters", Session, NoBody, 200, Out("SystemMonitor")),
     op("get", "/api/engines/{engine}", "UI", "A remote engine's URL and (masked) API key", Session, NoBody, 200, Out("EngineSettings")),
     op("put", "/api/engines/{engine}", "UI", "Set a remote engine's URL and API key (no `api_key`: unchanged)", Session, Body("EngineSettingsUpdate", true), 200, Out("EngineSettings")),
@@ -282,6 +282,7 @@ fn operation(o: &Operation) -> Value {
     jan_core::assistants::AssistantUpdate,
     jan_core::Event,
     views::ReplyEvent,
+    jan_core::inference::ReplyOptions,
     views::SystemView,
     views::EngineView,
     views::EngineSettingsUpdate,

@@ -63,8 +63,10 @@ try {
   await server.kill();
   await page.waitForSelector('.msg.assistant[data-status=error]');
   const shownAfter = await page.locator('.msg.assistant .markdown').innerText();
-  check(shownAfter.length >= shownBefore.length && shownAfter.startsWith(shownBefore.slice(0, 40)),
-    `the streamed text stays (${shownBefore.length} -> ${shownAfter.length} characters)`);
+  // Rendered text is not monotonic in the streamed text (a "<" shows until the token that makes it a tag), so the
+  // last few characters may differ; what matters is that the text stayed.
+  check(shownAfter.length >= shownBefore.length - 20 && shownAfter.startsWith(shownBefore.slice(0, 40)),
+    `the streamed text stays (${shownBefore.length} -> ${shownAfter.length} characters):\n${JSON.stringify(shownBefore.slice(-60))}\n${JSON.stringify(shownAfter.slice(-60))}`);
   await page.waitForTimeout(500);
   const said = await page.locator('.banner, .notice.error').allInnerTexts();
   check(said.length === 1 && /connection to the server was lost/i.test(said[0]), `said once: ${JSON.stringify(said)}`);
@@ -82,11 +84,15 @@ try {
   const reply = (await saved(threadId)).at(-1);
   check(reply.status === 'error' && reply.metadata?.error?.code === 'interrupted', `interrupted (${reply.status})`);
   check(text(reply).startsWith(partial), 'the core kept the text it had saved');
+  // What the page shows is what a reload (which has only the core's copy) shows. Compared as rendered: the model's
+  // text may hold Markdown or HTML, which the page renders.
   const shownNow = await page.locator('.msg.assistant .markdown').innerText();
-  // Markdown's markers are not text on the page: a list item's "1." is drawn by the <ol>, not in innerText.
-  const words = (/** @type {string} */ t) =>
-    t.replace(/^[ \t]*(?:\d+[.)]|[-*+]|#{1,6}|>)[ \t]+/gm, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-  check(words(shownNow) === words(text(reply)), `the page shows what the core kept:\n${shownNow}\n---\n${text(reply)}`);
+  check(shownNow.length > 0, 'the page shows the text');
+  await page.reload();
+  await page.waitForSelector('.msg.assistant[data-status=error] .markdown');
+  const fresh = await page.locator('.msg.assistant .markdown').innerText();
+  check(shownNow === fresh, `the page shows what the core kept:\n${shownNow}\n--- after a reload:\n${fresh}`);
+  check((await page.locator('.msg.assistant button:has-text("Continue")').count()) === 1, 'Continue is offered on it');
 
   log('Retry asks again');
   await setMaxTokens(page, 8);

@@ -6,7 +6,8 @@
 // says against what is saved.
 
 import {
-  check, log, openScreen, pageIdle, replyInNewChat, send, setMaxTokens, shownMessages, waitForNewReply,
+  check, log, openScreen, pageIdle, recordStreaming, replyInNewChat, send, setMaxTokens, shownMessages,
+  waitForNewReply,
 } from './flows.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
@@ -295,6 +296,62 @@ export async function threadListAndMessageActions(page, core, id) {
 }
 
 /**
+ * Continue on a reply cut at max tokens: the same message goes on (its text so far kept, streamed on, saved with
+ * both), nothing new in the thread. Then math in a reply: KaTeX renders inline and display math, its fonts load
+ * (bundled, under the page's CSP). @param {Page} page @param {Core} core
+ */
+export async function continueAndMath(page, core) {
+  await replyInNewChat(page, { text: 'Count from 1 to 60, separated by commas.', maxTokens: 8 });
+  const id = currentThreadId(page);
+  const reply = page.locator('.msg.assistant').last();
+  await reply.locator('.badge:has-text("cut at max tokens")').waitFor();
+  const [, before] = await core.messages(id);
+  const textOf = (/** @type {any} */ m) => (m.content ?? []).map((/** @type {any} */ p) => p.text?.value ?? '').join('');
+  const shownBefore = await reply.locator('.markdown').innerText();
+  await recordStreaming(page);
+  await reply.locator('button:has-text("Continue")').click();
+  await page.waitForFunction(
+    ([mid, n]) => {
+      const last = [...document.querySelectorAll('.msg')].at(-1);
+      return (
+        last?.getAttribute('data-id') === mid &&
+        last.getAttribute('data-status') === 'ready' &&
+        !document.querySelector('button.stop') &&
+        (last.querySelector('.markdown')?.textContent?.length ?? 0) > n
+      );
+    },
+    /** @type {[string, number]} */ ([before.id, shownBefore.length]),
+    { timeout: 120_000 },
+  );
+  const seen = await page.evaluate(() => window.__snapshots);
+  const squash = (/** @type {string} */ t) => t.replace(/\s+/g, '');
+  check(seen.length >= 2 && seen.every((t) => squash(t).startsWith(squash(shownBefore))),
+    `streamed on from its text (${seen.length} texts): ${JSON.stringify(seen)}`);
+  const after = await core.messages(id);
+  check(after.length === 2 && after[1].id === before.id, `the same message, nothing new (${after.length})`);
+  check(textOf(after[1]).startsWith(textOf(before)) && textOf(after[1]).length > textOf(before).length,
+    `the core kept the text and added to it: ${JSON.stringify(textOf(after[1]))}`);
+
+  const math = await core.makeThread('Math', [
+    { role: 'user', text: 'Euler and an integral, please.' },
+    { role: 'assistant', text: 'Inline: $e^{i\\pi} + 1 = 0$, costs $5 and $6.\n\n$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$' },
+  ]);
+  await page.goto(`${page.url().split('#')[0]}#/t/${encodeURIComponent(math)}`);
+  const rendered = page.locator('.msg.assistant .markdown');
+  await rendered.locator('.katex-display').waitFor();
+  check((await rendered.locator('.katex').count()) === 2, 'inline and display math rendered');
+  const tex = await rendered.locator('annotation[encoding="application/x-tex"]').allTextContents();
+  check(JSON.stringify(tex) === JSON.stringify(['e^{i\\pi} + 1 = 0', '\\int_0^1 x^2\\,dx = \\frac{1}{3}']),
+    `MathML for screen readers carries the TeX: ${JSON.stringify(tex)}`);
+  check((await rendered.innerText()).includes('costs $5 and $6'), 'prices stay text');
+  const fonts = await page.evaluate(async () => {
+    await document.fonts.ready;
+    return document.fonts.check('16px KaTeX_Main') && [...document.fonts].some((f) => f.family.includes('KaTeX') && f.status === 'loaded');
+  });
+  check(fonts, 'KaTeX fonts loaded');
+}
+
+/**
  * Every step above, in the order both runs take them (after the runner's own steps: the thread list holds other
  * threads, the model has two slots). @param {Page} page @param {Core} core
  */
@@ -314,4 +371,6 @@ export async function stateFlows(page, core) {
   await keyboardAndScreenReaders(page, longThread);
   log('the thread list: search, no match, pins; a message deleted from its actions');
   await threadListAndMessageActions(page, core, longThread);
+  log('Continue a reply cut at max tokens; math (KaTeX)');
+  await continueAndMath(page, core);
 }

@@ -3,7 +3,7 @@
 // renders what is here and calls the actions below.
 
 import { client } from './client';
-import { JanError, type Message, messageText } from './middleware';
+import { JanError, type Message, type ReplyOptions, messageText } from './middleware';
 import {
   describe,
   getState,
@@ -126,8 +126,11 @@ async function act(id: string, work: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Generates the assistant's reply in thread `id`, streaming it into the thread's live reply. */
-async function runReply(id: string): Promise<void> {
+/**
+ * Generates the assistant's reply in thread `id`, streaming it into the thread's live reply; with `continue`, goes
+ * on with its last reply (the core sends that message, with its text so far, first).
+ */
+async function runReply(id: string, options?: ReplyOptions): Promise<void> {
   const ctl = new AbortController();
   controllers.set(id, ctl);
   setChatError(id, undefined);
@@ -143,7 +146,8 @@ async function runReply(id: string): Promise<void> {
       {
         onMessage: (m) => {
           live.messageId = m.id;
-          setConversation(id, (ms) => [...ms, m]);
+          live.text = messageText(m);
+          setConversation(id, (ms) => (ms.some((x) => x.id === m.id) ? ms.map((x) => (x.id === m.id ? m : x)) : [...ms, m]));
           setLive(id, { ...live });
         },
         onDelta: (d) => {
@@ -152,6 +156,7 @@ async function runReply(id: string): Promise<void> {
         },
       },
       ctl.signal,
+      options,
     );
     const mid = outcome.message_id ?? live.messageId;
     if (outcome.message) {
@@ -287,6 +292,12 @@ export function regenerate(id: string): Promise<void> {
     }
     await runReply(id);
   });
+}
+
+/** Goes on with the thread's last reply (cut at max tokens, stopped or interrupted): the text is added to it. */
+export function continueReply(id: string): Promise<void> {
+  if (acting.has(id)) return Promise.resolve();
+  return act(id, () => runReply(id, { continue: true }));
 }
 
 /** Changes a user message, drops everything after it, and asks again. */

@@ -1,5 +1,6 @@
 // Markdown for messages: marked, then DOMPurify (a model's output is untrusted), then highlight.js (core plus a
-// few common languages, to keep the bundle small) and a copy button on every code block.
+// few common languages, to keep the bundle small) and a copy button on every code block; math (math.ts) is left
+// as TeX by marked and rendered with KaTeX after.
 
 import DOMPurify from 'dompurify';
 import hljs from 'highlight.js/lib/core';
@@ -18,6 +19,7 @@ import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { Marked } from 'marked';
+import { mathExtension } from './math';
 
 const languages = { bash, c, cpp, css, go, java, javascript, json, python, rust, sql, typescript, xml, yaml };
 for (const [name, lang] of Object.entries(languages)) hljs.registerLanguage(name, lang);
@@ -29,7 +31,7 @@ hljs.registerAliases(['rs'], { languageName: 'rust' });
 hljs.registerAliases(['html', 'svg'], { languageName: 'xml' });
 hljs.registerAliases(['yml'], { languageName: 'yaml' });
 
-const marked = new Marked({ gfm: true, breaks: true });
+const marked = new Marked({ gfm: true, breaks: true }, mathExtension);
 
 /** Sanitised HTML for a message's markdown. */
 export function renderMarkdown(text: string): string {

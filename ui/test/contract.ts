@@ -2,7 +2,7 @@
 // a real jan-server (directly for HTTP, through the fake preload for IPC).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JanClient, JanError, type JanEvent, messageText } from '../src/middleware';
+import { type JanClient, JanError, type JanEvent, type Message, messageText } from '../src/middleware';
 import { type Field, LIMITS, invalidReason } from '../src/limits';
 import { MODEL, tinyGguf } from './server.mjs';
 
@@ -193,6 +193,30 @@ export function contract(name: string, ctx: ContractContext): void {
       expect(saved.type === 'message_updated' && saved.message.status).toBe('stopped');
       const messages = await c.listMessages(t.id);
       expect(messages.at(-1)?.status).toBe('stopped');
+      await c.deleteThread(t.id);
+    });
+
+    it('continues a reply cut at max tokens in the same message; nothing to continue is a 400', async () => {
+      const t = await c.createThread({ title: 'continue', model: { id: MODEL, parameters: { max_tokens: 6 } } });
+      await c.addMessage(t.id, { role: 'user', content: 'Count from 1 to 50, separated by commas.' });
+      const nothing = await rejection(c.reply(t.id, {}, undefined, { continue: true }));
+      expect([nothing.status, nothing.code]).toEqual([400, 'invalid_request']);
+      const first = await c.reply(t.id);
+      expect(first.finish_reason).toBe('length');
+      const cut = messageText(first.message!);
+      let opened: Message | undefined;
+      const deltas: string[] = [];
+      const more = await c.reply(t.id, { onMessage: (m) => (opened = m), onDelta: (d) => deltas.push(d) }, undefined, {
+        continue: true,
+      });
+      expect(opened?.id).toBe(first.message_id);
+      expect([opened?.status, messageText(opened!)]).toEqual(['pending', cut]);
+      expect(more.message_id).toBe(first.message_id);
+      expect(messageText(more.message!)).toBe(cut + deltas.join(''));
+      expect(deltas.length).toBeGreaterThan(0);
+      const saved = await c.listMessages(t.id);
+      expect(saved.map((m) => m.role)).toEqual(['user', 'assistant']);
+      expect(messageText(saved[1])).toBe(cut + deltas.join(''));
       await c.deleteThread(t.id);
     });
 

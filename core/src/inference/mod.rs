@@ -27,7 +27,7 @@ pub use engine::EngineStats;
 pub use request::{ChatCompletionRequest, GenerationFields, InputMessage, TextCompletionRequest};
 pub use scheduler::{DeviceChoice, InferenceConfig, LoadedModel};
 pub use stream::{CompletionSender, CompletionStream, channel};
-pub use thread_reply::ThreadReply;
+pub use thread_reply::{ReplyOptions, ThreadReply};
 pub use types::{
     ChatMessage, ChatRequest, Completion, CompletionRequest, FinishReason, FunctionCall, SamplingOptions,
     SamplingParams, StreamItem, Timings, ToolCall, Usage,

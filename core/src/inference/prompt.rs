@@ -46,7 +46,7 @@ impl Prompter {
             Prompt::Text(text) => tok.encode(text, true, false),
             Prompt::Chat { messages, tools } => {
                 let opts = RenderOptions { tools: tools.clone(), ..Default::default() };
-                let rendered = self.template.render(messages, &opts)?;
+                let rendered = self.render_chat(messages, &opts)?;
                 // A template that writes BOS itself must not get a second one from the tokenizer.
                 if tok.add_bos() && self.template.starts_with_bos(&rendered) {
                     tok.encode(self.template.strip_bos(&rendered), true, true)
@@ -63,4 +63,24 @@ impl Prompter {
         }
         Ok(tokens)
     }
+
+    /// A conversation that ends with an assistant's text is continued (llama.cpp's "assistant prefill", what
+    /// "Continue" on a reply cut at max tokens sends): the turns before it are rendered with the opening of an
+    /// assistant turn and its text follows, unclosed, so the model writes on from its last token. Rendering the
+    /// whole conversation and cutting after the text would depend on each template writing the text verbatim.
+    fn render_chat(&self, messages: &[ChatMessage], opts: &RenderOptions) -> Result<String> {
+        match messages.split_last() {
+            Some((last, before)) if !before.is_empty() && is_prefill(last) => {
+                let mut rendered = self.template.render(before, opts)?;
+                rendered.push_str(&last.content);
+                Ok(rendered)
+            }
+            _ => self.template.render(messages, opts),
+        }
+    }
+}
+
+/// An assistant turn with text and no tool calls: the start of the answer, to be continued.
+pub(crate) fn is_prefill(message: &ChatMessage) -> bool {
+    message.role == "assistant" && message.tool_calls.is_none() && !message.content.is_empty()
 }

@@ -32,12 +32,31 @@ pub struct ThreadReply {
     pub stream: CompletionStream,
 }
 
+/// How to reply in a thread.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyOptions {
+    /// Continue the thread's last message, a reply that ended early (cut at max tokens, stopped or interrupted),
+    /// instead of writing a new one: the model writes on from its last token and the text is appended to it.
+    #[serde(rename = "continue")]
+    pub continue_reply: bool,
+}
+
 impl InferenceApi {
     /// Generates the assistant's reply to a thread. A request that cannot run (no model, a conversation over the
     /// context) is an `Err` before the pending message is written. Dropping the stream stops the reply. Tool calls
     /// in the reply (the request offers no tools yet, but an upstream may call some anyway) are saved in its
     /// `metadata.tool_calls` and go back to the model with the conversation.
     pub async fn reply_in_thread(&self, thread_id: &str) -> Result<ThreadReply> {
+        self.reply_with(thread_id, ReplyOptions::default()).await
+    }
+
+    /// [`Self::reply_in_thread`], or with `continue` the continuation of the thread's last reply: the same message
+    /// becomes `pending` again (its text kept), the stream carries only the new text, and the message is saved with
+    /// both.
+    pub async fn reply_with(&self, thread_id: &str, options: ReplyOptions) -> Result<ThreadReply> {
         let jan = self.jan();
         let thread = jan.threads().get(thread_id).await?;
         let settings = jan.threads().effective_settings(thread_id).await?;
@@ -50,15 +69,31 @@ impl InferenceApi {
         if let Some(instructions) = settings.instructions.as_deref().filter(|i| !i.trim().is_empty()) {
             messages.push(ChatMessage::new("system", instructions));
         }
-        messages.extend(jan.threads().messages(thread_id).await?.iter().filter_map(conversation_turn));
+        let mut saved = jan.threads().messages(thread_id).await?;
+        let continued = if options.continue_reply { Some(continuable(&mut saved)?) } else { None };
+        messages.extend(saved.iter().filter_map(conversation_turn));
+        if let Some(last) = &continued {
+            // The last turn, unclosed: the prompt ends with its text (see `Prompter::render_chat`).
+            messages.push(ChatMessage::new("assistant", last.text()));
+        }
         let resolved = prepare::resolve(&settings.parameters, &GenerationFields::default())?;
         let assistant_id = thread.assistant().map_or("jan", |a| a.assistant_id.as_str()).to_owned();
         let engine = self.run_chat(&model, messages, None, resolved).await?;
-        // Before the message exists: a reader must never take it for one whose writer is gone.
+        // Before the message is pending: a reader must never take it for one whose writer is gone.
         let writing = self.inner.instance.writing(thread_id);
-        let pending = NewMessage::pending_reply(assistant_id).written_by(self.inner.instance.id());
-        let message = jan.threads().add_message(thread_id, pending).await?;
-        let stream = self.follow(engine, thread_id.to_owned(), message.id.clone(), writing);
+        let owner = self.inner.instance.id();
+        let (message, prefix) = match continued {
+            Some(last) => {
+                let message = jan.threads().reopen_reply(thread_id, &last.id, owner).await?;
+                let prefix = message.text();
+                (message, prefix)
+            }
+            None => {
+                let pending = NewMessage::pending_reply(assistant_id).written_by(owner);
+                (jan.threads().add_message(thread_id, pending).await?, String::new())
+            }
+        };
+        let stream = self.follow(engine, thread_id.to_owned(), message.id.clone(), prefix, writing);
         Ok(ThreadReply { message, stream })
     }
 
@@ -69,13 +104,16 @@ impl InferenceApi {
         mut engine: CompletionStream,
         thread_id: String,
         message_id: String,
+        prefix: String,
         writing: WritingGuard,
     ) -> CompletionStream {
         let (tx, stream) = channel();
         let inner = self.inner.clone();
         let stall = inner.config.inference.stall_timeout;
         tokio::spawn(async move {
-            let mut text = String::new();
+            // The saved text: a continued reply's own, then what is generated.
+            let mut text = prefix;
+            let prefix_len = text.len();
             let mut partial = PartialSaves::new(inner.clone(), &thread_id, &message_id);
             // The consumer took what it was given in time; once it has not, the rest is not sent.
             let mut reading = true;
@@ -107,7 +145,7 @@ impl InferenceApi {
                         FinishReason::Cancelled => MessageStatus::Stopped,
                         _ => MessageStatus::Ready,
                     };
-                    let mut update = MessageUpdate::finish(done.text.clone(), status);
+                    let mut update = MessageUpdate::finish(format!("{}{}", &text[..prefix_len], done.text), status);
                     let mut meta = Map::new();
                     meta.insert("usage".into(), serde_json::to_value(done.usage).unwrap_or(Value::Null));
                     meta.insert("timings".into(), serde_json::to_value(done.timings).unwrap_or(Value::Null));
@@ -190,6 +228,23 @@ impl PartialSaves {
             let _ = saving.await;
         }
     }
+}
+
+/// The thread's last message, taken off `saved`, when it is a reply that can be continued: an assistant's, with
+/// text, finished (a reply being written cannot be continued yet).
+fn continuable(saved: &mut Vec<Message>) -> Result<Message> {
+    let nothing = |why: &str| Error::InvalidRequest(format!("there is nothing to continue: {why}"));
+    let last = saved.pop().ok_or_else(|| nothing("the thread has no messages"))?;
+    if last.role != Role::Assistant {
+        return Err(nothing("the thread's last message is not a reply"));
+    }
+    if last.status == MessageStatus::Pending {
+        return Err(Error::Conflict(format!("message {} is still being written", last.id)));
+    }
+    if last.text().is_empty() {
+        return Err(nothing("the last reply has no text"));
+    }
+    Ok(last)
 }
 
 /// A saved message as a turn of the conversation: only finished ones with text (or tool calls, which a reply

@@ -188,40 +188,74 @@ impl ThreadsApi {
     }
 
     /// Changes a message's content, status or metadata (a reply goes pending -> ready / stopped / error).
-    pub async fn update_message(
+    pub async fn update_message(&self, thread_id: &str, message_id: &str, update: MessageUpdate) -> Result<Message> {
+        let content_changed = update.content.is_some();
+        self.modify_message(thread_id, message_id, content_changed, move |message| {
+            let MessageUpdate { content, status, metadata } = update;
+            if let Some(status) = status {
+                if message.status.is_final() && status != message.status {
+                    return Err(Error::Conflict(format!(
+                        "message {} is already {:?} and cannot become {status:?}",
+                        message.id, message.status
+                    )));
+                }
+                message.status = status;
+            }
+            if let Some(content) = content {
+                message.content = content;
+            }
+            if let Some(extra) = metadata {
+                overlay(message.metadata.get_or_insert_with(Map::new), &extra);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes a finished reply `pending` again, written by `owner`, to be continued ("Continue" on a reply cut at
+    /// max tokens, stopped or interrupted): how it ended (`finish_reason`, `error`) no longer holds. A reply being
+    /// written is a conflict, as is a message that is not an assistant's.
+    pub(crate) async fn reopen_reply(&self, thread_id: &str, message_id: &str, owner: &str) -> Result<Message> {
+        let owner = owner.to_owned();
+        self.modify_message(thread_id, message_id, false, move |message| {
+            if message.role != Role::Assistant || !message.status.is_final() {
+                return Err(Error::Conflict(format!(
+                    "message {} is not a finished reply ({:?}, {:?}); there is nothing to continue",
+                    message.id, message.role, message.status
+                )));
+            }
+            message.status = MessageStatus::Pending;
+            let meta = message.metadata.get_or_insert_with(Map::new);
+            meta.remove("finish_reason");
+            meta.remove("error");
+            meta.insert(REPLY_OWNER.into(), Value::String(owner));
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rewrites one message's line with `change` under the thread's lock, then tells subscribers (and keeps
+    /// thread.json's last message current when the content of the last one changed).
+    async fn modify_message(
         &self,
         thread_id: &str,
         message_id: &str,
-        mut update: MessageUpdate,
+        content_changed: bool,
+        change: impl FnOnce(&mut Message) -> Result<()> + Send + 'static,
     ) -> Result<Message> {
         ids::check(IdKind::Message, message_id)?;
         let dir = self.dir(thread_id)?;
         let _guard = self.lock(thread_id).await;
         let (thread_id, message_id) = (thread_id.to_owned(), message_id.to_owned());
-        let message = blocking(move || {
+        let (message, thread) = blocking(move || {
             let mut thread = super::read_thread(&dir, &thread_id)?;
             let mut updated = None;
-            let content_changed = update.content.is_some();
             let was_last = rewrite_line(&dir.join(MESSAGES_FILE), &message_id, |line| {
                 let mut message: Message = serde_json::from_slice(line).map_err(|e| Error::CorruptFile {
                     path: dir.join(MESSAGES_FILE),
                     message: format!("message {message_id}: {e}"),
                 })?;
-                if let Some(status) = update.status {
-                    if message.status.is_final() && status != message.status {
-                        return Err(Error::Conflict(format!(
-                            "message {message_id} is already {:?} and cannot become {status:?}",
-                            message.status
-                        )));
-                    }
-                    message.status = status;
-                }
-                if let Some(content) = update.content.take() {
-                    message.content = content;
-                }
-                if let Some(extra) = update.metadata.take() {
-                    overlay(message.metadata.get_or_insert_with(Map::new), &extra);
-                }
+                change(&mut message)?;
                 message.updated = Some(now_millis());
                 let line = serde_json::to_vec(&message)
                     .map_err(|e| Error::InvalidRequest(format!("cannot serialise message: {e}")))?;
@@ -236,7 +270,6 @@ impl ThreadsApi {
             Ok((message, thread))
         })
         .await?;
-        let (message, thread) = message;
         self.inner.emit(Event::MessageUpdated { message: message.clone() });
         if let Some(thread) = thread {
             self.inner.emit(Event::ThreadUpdated { thread });
@@ -276,7 +309,7 @@ fn set_last_message(thread: &mut super::Thread, message: &super::Message) -> boo
 
 /// Rewrites the last line whose `id` is `id` with what `edit` returns (`None` removes it), keeping every other
 /// line byte for byte. Does nothing when no line has that id. Returns whether the line was the file's last.
-fn rewrite_line(path: &Path, id: &str, mut edit: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<bool> {
+fn rewrite_line(path: &Path, id: &str, edit: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<bool> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),

@@ -8,8 +8,8 @@ use crate::common::fake_openai;
 use std::time::{Duration, Instant};
 
 use jan_core::inference::{
-    ChatCompletionRequest, FinishReason, GenerationFields, InferenceConfig, InputMessage, SamplingOptions,
-    SamplingParams, StreamItem, TextCompletionRequest,
+    ChatCompletionRequest, FinishReason, GenerationFields, InferenceConfig, InputMessage, ReplyOptions,
+    SamplingOptions, SamplingParams, StreamItem, TextCompletionRequest,
 };
 use jan_core::models::{ImportMode, ImportRequest, ModelFile};
 use jan_core::threads::{MessageStatus, NewMessage, NewThread, Role, ThreadModel, ThreadUpdate};
@@ -337,6 +337,79 @@ async fn a_reply_in_a_thread_streams_and_is_saved() {
     // A thread without a model cannot reply.
     let bare = jan.threads().create(NewThread::default()).await.unwrap();
     assert_eq!(jan.inference().reply_in_thread(&bare.id).await.unwrap_err().code(), "invalid_request");
+}
+
+/// "Continue" on a reply cut at max tokens: the same message goes on from its last token; with greedy sampling the
+/// two parts are the reply one longer generation writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_cut_at_max_tokens_is_continued_in_the_same_message() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 2048, 1).await;
+    let ask = "Count from 1 to 30, separated by commas.";
+    let thread_with = |max_tokens: u32| {
+        let jan = jan.clone();
+        async move {
+            let thread = jan.threads().create(NewThread::default()).await.unwrap();
+            let model: ThreadModel =
+                serde_json::from_value(json!({"id": QWEN, "parameters": {"temperature": 0, "max_tokens": max_tokens}}))
+                    .unwrap();
+            jan.threads().update(&thread.id, ThreadUpdate { model: Some(model), ..Default::default() }).await.unwrap();
+            jan.threads().add_message(&thread.id, NewMessage::text(Role::User, ask)).await.unwrap();
+            thread.id
+        }
+    };
+    let continue_ = ReplyOptions { continue_reply: true };
+
+    let whole = thread_with(24).await;
+    let (_, done) = drain(jan.inference().reply_in_thread(&whole).await.unwrap().stream).await;
+    let expected = done.text;
+
+    let thread = thread_with(12).await;
+    // Nothing to continue yet: the last message is the user's.
+    let e = jan.inference().reply_with(&thread, continue_).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_request", "{e}");
+    let first = jan.inference().reply_in_thread(&thread).await.unwrap();
+    let id = first.message.id.clone();
+    let (_, done) = drain(first.stream).await;
+    assert_eq!(done.finish_reason, FinishReason::Length);
+    let cut = done.text;
+
+    let more = jan.inference().reply_with(&thread, continue_).await.unwrap();
+    assert_eq!(more.message.id, id, "the same message");
+    assert_eq!(more.message.status, MessageStatus::Pending);
+    assert_eq!(more.message.text(), cut, "it starts with the text so far");
+    let meta = more.message.metadata.clone().unwrap_or_default();
+    assert!(meta.get("finish_reason").is_none(), "how it ended no longer holds: {meta:?}");
+    // A second continue while the first is written is a conflict, not a second writer.
+    let e = jan.inference().reply_with(&thread, continue_).await.unwrap_err();
+    assert_eq!(e.code(), "conflict", "{e}");
+    let (deltas, done) = drain(more.stream).await;
+    assert_eq!(deltas.concat(), done.text, "the stream carries only the new text");
+
+    let messages = jan.threads().messages(&thread).await.unwrap();
+    assert_eq!(messages.len(), 2, "no new message");
+    let saved = &messages[1];
+    assert_eq!(saved.id, id);
+    assert_eq!(saved.status, MessageStatus::Ready);
+    assert_eq!(saved.text(), format!("{cut}{}", done.text));
+    assert_eq!(saved.metadata.as_ref().unwrap()["finish_reason"], "length");
+    assert_eq!(saved.text(), expected, "greedy: the cut reply and its continuation are the longer reply");
+}
+
+/// A chat whose last message is the assistant's is continued from its text (llama.cpp's assistant prefill).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_ending_with_the_assistant_continues_its_text() {
+    let (_dir, jan) = setup(InferenceConfig::default(), 512, 1).await;
+    let fields = GenerationFields::from(SamplingOptions::from(SamplingParams::greedy())).with_max_tokens(3);
+    let request = ChatCompletionRequest::new(
+        QWEN,
+        vec![
+            InputMessage::text("user", "Count from 1 to 10, separated by commas."),
+            InputMessage::text("assistant", "1, 2, 3, 4, 5,"),
+        ],
+        fields,
+    );
+    let (_, done) = drain(jan.inference().chat(request).await.unwrap()).await;
+    assert!(done.text.trim_start().starts_with('6'), "goes on after 5: {:?}", done.text);
 }
 
 /// A reply's text is saved while it is generated, not only at its end: what a killed server streamed is kept. While

@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use futures::StreamExt;
 use jan_core::events::DownloadProgress;
+use jan_core::inference::ReplyOptions;
 use jan_core::views::{self, DownloadCancelled, EngineSettingsUpdate, EngineView, List, ReplyEvent, SystemView};
 
 use crate::error::ApiResult;
@@ -74,9 +75,15 @@ async fn cancel_download(State(state): State<AppState>, Path(id): Path<String>) 
 /// Generates the reply to a thread (its last message is usually the user's, added with
 /// `POST /v1/threads/{id}/messages`). The SSE events, each a JSON `data:` with a `type`:
 /// `message` (the pending assistant message), `delta` (`{delta}`), then `done` (`{finish_reason, usage, timings,
-/// message}`: the message as saved) or `error` (`{error: {message, type, code}}`).
-async fn reply(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let reply = state.jan.inference().reply_in_thread(&id).await?;
+/// message}`: the message as saved) or `error` (`{error: {message, type, code}}`). The body, optional:
+/// `{"continue": true}` goes on with the thread's last reply (its `message` event carries the text so far; the
+/// deltas are the new text).
+async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(options): ApiJson<ReplyOptions>,
+) -> ApiResult<Response> {
+    let reply = state.jan.inference().reply_with(&id, options).await?;
     let metrics = state.metrics.clone();
     // The stream owns the core's: when the client goes away the response is dropped, the stream with it, and the
     // core stops the reply and saves it as `stopped`.

@@ -26,6 +26,7 @@ import {
   type ReplyEvent,
   type ReplyHandlers,
   type ReplyOutcome,
+  type ReplyOptions,
   type Session,
   type SystemInfo,
   type Thread,
@@ -242,7 +243,12 @@ export class HttpClient implements JanClient {
     return this.json('DELETE', `v1/threads/${enc(threadId)}/messages/${enc(messageId)}`);
   }
 
-  async reply(threadId: string, handlers: ReplyHandlers = {}, signal?: AbortSignal): Promise<ReplyOutcome> {
+  async reply(
+    threadId: string,
+    handlers: ReplyHandlers = {},
+    signal?: AbortSignal,
+    options?: ReplyOptions,
+  ): Promise<ReplyOutcome> {
     const outcome: ReplyOutcome = { finish_reason: null, stopped: false };
     if (signal?.aborted) return { ...outcome, stopped: true };
     // Our own controller, so that stopping also ends a body read already under way.
@@ -250,7 +256,7 @@ export class HttpClient implements JanClient {
     const stop = () => controller.abort();
     signal?.addEventListener('abort', stop);
     try {
-      const res = await this.send('POST', `api/threads/${enc(threadId)}/reply`, undefined, controller.signal);
+      const res = await this.send('POST', `api/threads/${enc(threadId)}/reply`, options, controller.signal);
       if (!res.body) throw new JanError('The reply stream has no body.', 'bad_response', res.status);
       for await (const raw of readSse(res.body)) {
         const event = raw as ReplyEvent;

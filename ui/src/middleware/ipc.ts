@@ -26,6 +26,7 @@ import {
   type ReplyEvent,
   type ReplyHandlers,
   type ReplyOutcome,
+  type ReplyOptions,
   type Session,
   type SystemInfo,
   type Thread,
@@ -37,7 +38,7 @@ import { errorInfo } from './error-codes';
  * The request/response methods of the contract: the `JanClient` method of the same name, with the same positional
  * arguments and result. Three more take part in streams:
  *
- * - `reply(threadId, streamId)`: starts a thread's reply; resolves with its `ReplyOutcome` when it ends, and
+ * - `reply(threadId, streamId, options?)`: starts a thread's reply (`{continue: true}`: goes on with its last one); resolves with its `ReplyOutcome` when it ends, and
  *   meanwhile sends each `ReplyEvent` on the `reply` channel as `(streamId, event)`;
  * - `stopReply(streamId)`: stops that reply (the core saves it as `stopped`); the `reply` call then resolves with
  *   `stopped: true`;
@@ -255,7 +256,12 @@ export class IpcClient implements JanClient {
     return this.call('deleteMessage', threadId, messageId);
   }
 
-  async reply(threadId: string, handlers: ReplyHandlers = {}, signal?: AbortSignal): Promise<ReplyOutcome> {
+  async reply(
+    threadId: string,
+    handlers: ReplyHandlers = {},
+    signal?: AbortSignal,
+    options?: ReplyOptions,
+  ): Promise<ReplyOutcome> {
     if (signal?.aborted) return { finish_reason: null, stopped: true };
     const streamId = `r${Date.now().toString(36)}-${++streams}`;
     let messageId: string | undefined;
@@ -271,7 +277,7 @@ export class IpcClient implements JanClient {
     const stop = () => void this.call('stopReply', streamId).catch(() => undefined);
     signal?.addEventListener('abort', stop);
     try {
-      const outcome = await this.call<ReplyOutcome>('reply', threadId, streamId);
+      const outcome = await this.call<ReplyOutcome>('reply', threadId, streamId, ...(options ? [options] : []));
       return { ...outcome, message_id: outcome.message_id ?? messageId };
     } catch (e) {
       if (signal?.aborted) return { finish_reason: null, stopped: true, message_id: messageId };

@@ -31,6 +31,7 @@ export type {
   EngineSettingsUpdate,
   JanEvent,
   ReplyEvent,
+  ReplyOptions,
 } from '../../../bindings-node/wire';
 import type {
   Assistant,
@@ -48,6 +49,7 @@ import type {
   NewAssistant,
   NewMessage,
   NewThread,
+  ReplyOptions,
   SystemInfo,
   Thread,
   ThreadUpdate,
@@ -141,8 +143,10 @@ export interface JanClient {
   /**
    * Generates the assistant's reply to a thread, streamed token by token and saved by the core. Aborting `signal`
    * stops it: the promise then resolves with `stopped: true` (the core saves what was generated as `stopped`).
+   * With `{continue: true}` it goes on with the thread's last reply (the `onMessage` message carries its text so
+   * far, the deltas the new text).
    */
-  reply(threadId: string, handlers?: ReplyHandlers, signal?: AbortSignal): Promise<ReplyOutcome>;
+  reply(threadId: string, handlers?: ReplyHandlers, signal?: AbortSignal, options?: ReplyOptions): Promise<ReplyOutcome>;
 
   // Assistants
   listAssistants(): Promise<Assistant[]>;

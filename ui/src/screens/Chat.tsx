@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import {
   NEW_CHAT,
+  continueReply,
   deleteMessage,
   isActing,
   regenerate,
@@ -20,6 +21,13 @@ import { keepUnsent, onUnsent, unsentText } from '../unsent';
 import { Markdown } from './Markdown';
 
 export { threadModelId };
+
+/** A reply that ended before it was done, with text to go on from: cut at max tokens, stopped or interrupted. */
+function continuable(m: Message): boolean {
+  if (m.role !== 'assistant' || !messageText(m)) return false;
+  const code = (m.metadata?.error as { code?: string } | undefined)?.code;
+  return m.metadata?.finish_reason === 'length' || m.status === 'stopped' || (m.status === 'error' && code === 'interrupted');
+}
 
 /** How close to the end (px) the list must be to follow new text. */
 const FOLLOW_SLACK = 80;
@@ -158,6 +166,13 @@ export function Chat({ threadId }: { threadId?: string }) {
         <button class="link" onClick={() => threadId && void regenerate(threadId)}>
           {m.status === 'error' ? 'Retry' : 'Regenerate'}
         </button>
+      )}
+      {m === messages.at(-1) && continuable(m) && (
+        <button class="link" title="Write on from where the reply ended" onClick={() => {
+          if (!threadId) return;
+          following.current = true;
+          void continueReply(threadId);
+        }}>Continue</button>
       )}
       <button class="link" onClick={() => copyMessage(m)}>{copied === m.id ? 'Copied' : 'Copy'}</button>
       {threadId && (

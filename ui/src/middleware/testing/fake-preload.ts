@@ -4,7 +4,7 @@
 
 import { HttpClient } from '../http';
 import type { IpcImportRequest, IpcMethod, IpcResult, JanIpcApi } from '../ipc';
-import { type ConnectionState, JanError, type JanEvent, type ReplyEvent } from '../types';
+import { type ConnectionState, JanError, type JanEvent, type ReplyEvent, type ReplyOptions } from '../types';
 
 type EventListener = (event: JanEvent) => void;
 type ReplyListener = (streamId: string, event: ReplyEvent) => void;
@@ -59,7 +59,7 @@ export class FakePreloadOverHttp implements JanIpcApi {
     const a = args as never[];
     switch (method) {
       case 'reply': {
-        const [threadId, streamId] = args as [string, string];
+        const [threadId, streamId, options] = args as [string, string, ReplyOptions | undefined];
         const controller = new AbortController();
         this.replies.set(streamId, controller);
         const emit = (event: ReplyEvent) => this.replyListeners.forEach((l) => l(streamId, structuredClone(event)));
@@ -71,6 +71,7 @@ export class FakePreloadOverHttp implements JanIpcApi {
               onDelta: (delta) => emit({ type: 'delta', delta }),
             },
             controller.signal,
+            options,
           );
         } finally {
           this.replies.delete(streamId);
