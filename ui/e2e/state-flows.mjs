@@ -307,26 +307,26 @@ export async function continueAndMath(page, core) {
   await reply.locator('.badge:has-text("cut at max tokens")').waitFor();
   const [, before] = await core.messages(id);
   const textOf = (/** @type {any} */ m) => (m.content ?? []).map((/** @type {any} */ p) => p.text?.value ?? '').join('');
-  const shownBefore = await reply.locator('.markdown').innerText();
   await recordStreaming(page);
   await reply.locator('button:has-text("Continue")').click();
+  // Done once it streamed (texts recorded only while the reply streams) and its message is saved again.
   await page.waitForFunction(
-    ([mid, n]) => {
+    (mid) => {
       const last = [...document.querySelectorAll('.msg')].at(-1);
       return (
+        window.__snapshots.length > 0 &&
         last?.getAttribute('data-id') === mid &&
         last.getAttribute('data-status') === 'ready' &&
-        !document.querySelector('button.stop') &&
-        (last.querySelector('.markdown')?.textContent?.length ?? 0) > n
+        !document.querySelector('button.stop')
       );
     },
-    /** @type {[string, number]} */ ([before.id, shownBefore.length]),
+    before.id,
     { timeout: 120_000 },
   );
   const seen = await page.evaluate(() => window.__snapshots);
-  const squash = (/** @type {string} */ t) => t.replace(/\s+/g, '');
-  check(seen.length >= 2 && seen.every((t) => squash(t).startsWith(squash(shownBefore))),
-    `streamed on from its text (${seen.length} texts): ${JSON.stringify(seen)}`);
+  // The texts it showed are not compared with the first part's: rendered text is not a prefix of what follows (a
+  // model that writes `$…$` gets KaTeX's markup once the math closes).
+  check(seen.length >= 2, `streamed on (${seen.length} texts)`);
   const after = await core.messages(id);
   check(after.length === 2 && after[1].id === before.id, `the same message, nothing new (${after.length})`);
   check(textOf(after[1]).startsWith(textOf(before)) && textOf(after[1]).length > textOf(before).length,
