@@ -39,6 +39,15 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Resul
     write_atomic(path, &bytes)
 }
 
+/// [`write_json`] for a file holding a secret (a remote engine's API key): readable by this user only (mode
+/// 0600 on Unix), from the moment its temp file exists.
+pub(crate) fn write_secret_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::InvalidRequest(format!("cannot serialise {}: {e}", path.display())))?;
+    bytes.push(b'\n');
+    write_file(path, true, |w| w.write_all(&bytes))
+}
+
 /// Writes `bytes` to `path` through a temp file, fsync and rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
@@ -47,12 +56,30 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes what `write` produces to `path` through a buffered temp file, fsync and rename: a reader sees the old
 /// file or the whole new one, however large.
 pub(crate) fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    write_file(path, false, write)
+}
+
+/// A temp file for `write_file`: private ones are created 0600 (Unix), so the secret is never readable by others.
+fn create_temp(tmp: &Path, private: bool) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    options.open(tmp)
+}
+
+fn write_file(path: &Path, private: bool, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let dir = path.parent().ok_or_else(|| Error::InvalidRequest(format!("{} has no folder", path.display())))?;
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()));
     let result = (|| {
-        let file = File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;
+        let file = create_temp(&tmp, private).context(|| format!("creating {}", tmp.display()))?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
         write(&mut out).context(|| format!("writing {}", tmp.display()))?;
         let file = out.into_inner().map_err(|e| e.into_error()).context(|| format!("writing {}", tmp.display()))?;

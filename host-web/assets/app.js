@@ -92,7 +92,7 @@ $('get').addEventListener('submit', async (e) => {
   e.preventDefault();
   const id = $('catalog').value;
   if (!id) return;
-  const res = await api(`v1/models/download/${encodeURIComponent(id)}`);
+  const res = await api(`v1/models/download/${encodeURIComponent(id)}`, { method: 'POST' });
   $('progress').textContent = res.ok ? `${id}: starting…` : (await res.json()).error.message;
 });
 $('stop').addEventListener('click', () => controller && controller.abort());

@@ -95,6 +95,24 @@ pub struct Config {
     #[arg(long, env = "JAN_REQUEST_TIMEOUT_SECS", default_value_t = 600)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a client has to send a request's whole head (also the time an idle kept-alive connection may wait
+    /// for its next request); a slower connection is closed. Slow-header clients hold no descriptor longer.
+    #[arg(long, env = "JAN_HEADER_TIMEOUT_SECS", default_value_t = 30)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a TLS handshake may take.
+    #[arg(long, env = "JAN_TLS_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub tls_handshake_timeout_secs: u64,
+
+    /// Connections open at once from one client address (IPv6: one /64); a connection beyond it is closed as it
+    /// is accepted, and the address is logged once.
+    #[arg(long, env = "JAN_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+
+    /// Connections open at once in total (keep it under the process's descriptor limit).
+    #[arg(long, env = "JAN_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+
     /// Listen beyond loopback without any credentials. Anyone who can reach the port gets full access.
     #[arg(long, env = "JAN_INSECURE_NO_AUTH", value_parser = BoolishValueParser::new())]
     pub insecure_no_auth: bool,

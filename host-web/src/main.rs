@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use jan_server::config::{Config, LogFormat};
-use jan_server::connection::{BoundedSend, HYPER_BUFFER};
+use jan_server::connection::{Admission, Admit, HYPER_BUFFER};
 use jan_server::{AppState, app};
 
 #[tokio::main]
@@ -35,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
         _ => None,
     };
+    let admit = Admit { admission: Admission::new(config.max_connections_per_ip, config.max_connections) };
+    let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
+    let handshake_timeout = Duration::from_secs(config.tls_handshake_timeout_secs.max(1));
     let state = AppState::new(config).await.context("opening the data folder")?;
     tracing::info!(data_folder = %state.jan.data_folder().display(), "data folder opened");
     let shutdown = state.shutdown.clone();
@@ -61,8 +64,8 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
             tracing::info!(address = %listener.local_addr()?, "listening (http)");
-            let mut server = axum_server::from_tcp(listener)?.acceptor(BoundedSend).handle(handle);
-            server.http_builder().http1().max_buf_size(HYPER_BUFFER);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(admit).handle(handle);
+            server.http_builder().http1().max_buf_size(HYPER_BUFFER).header_read_timeout(header_timeout);
             server.serve(service).await?;
         }
         Some((cert, key)) => {
@@ -71,9 +74,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("reading the TLS certificate and key")?;
             tracing::info!(address = %addr, "listening (https)");
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(BoundedSend);
+            let acceptor =
+                axum_server::tls_rustls::RustlsAcceptor::new(tls).handshake_timeout(handshake_timeout).acceptor(admit);
             let mut server = axum_server::bind(addr).acceptor(acceptor).handle(handle);
-            server.http_builder().http1().max_buf_size(HYPER_BUFFER);
+            server.http_builder().http1().max_buf_size(HYPER_BUFFER).header_read_timeout(header_timeout);
             server.serve(service).await?;
         }
     }

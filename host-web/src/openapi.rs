@@ -96,7 +96,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("delete", "/v1/models/{id}", "Models", "Delete a model and its files (a running download or loaded model is stopped first)", Api, NoBody, 200, Out("Deleted")),
     op("put", "/v1/models/{id}/start", "Models", "Load a model; answers when it is ready", Api, NoBody, 200, Out("ModelStateInfo")),
     op("put", "/v1/models/{id}/stop", "Models", "Unload a model", Api, NoBody, 200, Out("ModelStateInfo")),
-    op("get", "/v1/models/download/{id}", "Models", "Start downloading a catalog model; progress arrives on /api/events", Api, NoBody, 202, Out("DownloadStarted")),
+    op("get", "/v1/models/download/{id}", "Models", "Start downloading a catalog model; progress arrives on /api/events (Jan's GET; from a browser only same-origin)", Api, NoBody, 202, Out("DownloadStarted")),
+    op("post", "/v1/models/download/{id}", "Models", "Start downloading a catalog model (what the UI sends); progress arrives on /api/events", Api, NoBody, 202, Out("DownloadStarted")),
     op("post", "/v1/models/import", "Models", "Upload a .gguf as the raw body (no size limit) with ?file_name=x.gguf[&id=][&name=]", Api, Binary, 201, Out("Model")),
     op("get", "/v1/catalog", "Models", "The built-in catalog of recommended models, each with its status", Api, NoBody, 200, Out("List_Model")),
     // Threads and messages

@@ -302,7 +302,8 @@ impl InferenceApi {
                 if path.is_file() { storage::read_json(&path)? } else { Default::default() };
             settings.full_url = full_url;
             settings.api_key = api_key;
-            storage::write_json(&path, &settings)?;
+            // It holds the API key: readable by this user only.
+            storage::write_secret_json(&path, &settings)?;
             Ok(settings)
         })
         .await

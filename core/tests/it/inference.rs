@@ -488,10 +488,20 @@ async fn remote_models_stream_from_the_configured_engine() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_request", "no URL configured yet: {err}");
 
+    // A settings file another tool left readable by everyone is replaced by one only this user reads.
+    let file = jan.data_folder().join("engines").join("openai.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{}").unwrap();
     jan.inference()
         .set_engine_settings("openai", &format!("{}/chat/completions", upstream.base_url()), "sk-test-123456")
         .await
         .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the engine's API key is readable by its user only: {mode:o}");
+    }
     let stream = jan
         .inference()
         .chat(ChatCompletionRequest { model: "gpt-4o-mini".into(), ..chat("hi", 5, SamplingParams::greedy()) })

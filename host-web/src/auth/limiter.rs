@@ -38,20 +38,26 @@ impl Limiter {
         }
     }
 
-    /// Records a failed login; returns the wait imposed, if any.
-    pub fn failed(&self, ip: IpAddr) -> Option<Duration> {
+    /// Counts a login attempt before its password is checked, so that attempts already waiting on their bodies
+    /// cannot all slip past one [`Self::check`]: `Err(wait)` when the client must wait first; otherwise the wait
+    /// this attempt imposes should it fail (`None` while failures are still free). A success clears it all
+    /// ([`Self::succeeded`]).
+    pub fn attempt(&self, ip: IpAddr) -> Result<Option<Duration>, Duration> {
+        let now = Instant::now();
         let mut map = self.map();
         if map.len() > 100_000 {
             // Bounded memory under a spray of addresses: forget clients that are no longer blocked.
-            let now = Instant::now();
             map.retain(|_, c| c.blocked_until.is_some_and(|u| u > now));
         }
         let client = map.entry(ip).or_insert(Client { failures: 0, blocked_until: None });
+        if let Some(wait) = client.blocked_until.and_then(|u| u.checked_duration_since(now)).filter(|w| !w.is_zero()) {
+            return Err(wait);
+        }
         client.failures += 1;
-        let over = client.failures.checked_sub(FREE_FAILURES + 1)?;
+        let Some(over) = client.failures.checked_sub(FREE_FAILURES + 1) else { return Ok(None) };
         let wait = FIRST_WAIT.saturating_mul(1u32 << over.min(20)).min(MAX_WAIT);
-        client.blocked_until = Some(Instant::now() + wait);
-        Some(wait)
+        client.blocked_until = Some(now + wait);
+        Ok(Some(wait))
     }
 
     /// A successful login clears the client's record.
@@ -68,16 +74,28 @@ mod tests {
     fn waits_grow_after_the_free_failures() {
         let l = Limiter::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        for _ in 0..FREE_FAILURES - 1 {
-            assert_eq!(l.failed(ip), None);
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(l.attempt(ip), Ok(None));
             assert!(l.check(ip).is_ok());
         }
-        assert_eq!(l.failed(ip), None);
-        assert_eq!(l.failed(ip), Some(FIRST_WAIT));
-        assert_eq!(l.failed(ip), Some(FIRST_WAIT * 2));
+        assert_eq!(l.attempt(ip), Ok(Some(FIRST_WAIT)), "the first attempt past the free ones imposes a wait");
         assert!(l.check(ip).is_err());
+        assert!(l.attempt(ip).is_err(), "and the next must wait it out");
         assert!(l.check("10.0.0.2".parse().unwrap()).is_ok(), "other clients are not affected");
         l.succeeded(ip);
         assert!(l.check(ip).is_ok());
+        assert_eq!(l.attempt(ip), Ok(None), "a success starts over");
+    }
+
+    /// Attempts are counted as they are made: many at once from one client cannot all pass.
+    #[test]
+    fn concurrent_attempts_are_counted_one_by_one() {
+        let l = std::sync::Arc::new(Limiter::default());
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        let allowed: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..30).map(|_| scope.spawn(|| l.attempt(ip).is_ok())).collect();
+            handles.into_iter().map(|h| usize::from(h.join().unwrap_or(false))).sum()
+        });
+        assert_eq!(allowed, FREE_FAILURES as usize + 1, "the free ones and the one that starts the wait");
     }
 }

@@ -145,7 +145,7 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let headers = req.headers();
-    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let changes_state = changes_state(req.method(), &path);
 
     if let Some(key) = bearer(headers) {
         if !auth.keys.check(key) {
@@ -190,6 +190,12 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
     ApiError::new(ErrorCode::InvalidApiKey, message).into_response()
 }
 
+/// Whether a request changes state: every method but GET, HEAD and OPTIONS, and Jan's one GET that does (starting
+/// a catalog download; `POST` does the same and is what the UI sends).
+fn changes_state(method: &Method, path: &str) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || path.starts_with("/v1/models/download/")
+}
+
 /// `Authorization: Bearer <key>`.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -215,17 +221,29 @@ fn host_is_loopback(headers: &HeaderMap) -> bool {
     name == "localhost" || name.ends_with(".localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether a state-changing request comes from the server's own origin or an allowed one. Without an `Origin`
-/// header: refused when `strict` (cookie sessions: browsers always send it), allowed otherwise (open mode:
-/// non-browser clients).
+/// Whether a state-changing request comes from the server's own origin (scheme included: `https` where the server
+/// is reached over TLS) or an allowed one. Browsers name a request's site on every request (`Sec-Fetch-Site`),
+/// also on the GETs an `<img>` makes, which carry no `Origin`: a cross-site or same-site one is refused. Without
+/// either header: refused when `strict` (cookie sessions: browsers always send one), allowed otherwise (open
+/// mode: non-browser clients).
 fn origin_allowed(auth: &Auth, headers: &HeaderMap, strict: bool) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return !strict };
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return match fetch_site.as_deref() {
+            Some("same-origin" | "none") => true,
+            Some(_) => false,
+            None => !strict,
+        };
+    };
     let origin = origin.trim_end_matches('/').to_ascii_lowercase();
     if auth.allowed_origins.contains(&origin) {
         return true;
     }
-    let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    addressed_host(headers, auth.behind_proxy).is_some_and(|host| host == authority)
+    if matches!(fetch_site.as_deref(), Some("cross-site" | "same-site")) {
+        return false;
+    }
+    let scheme = if auth.secure_cookie { "https" } else { "http" };
+    addressed_host(headers, auth.behind_proxy).is_some_and(|host| origin == format!("{scheme}://{host}"))
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {

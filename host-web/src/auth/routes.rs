@@ -47,7 +47,8 @@ async fn login_page() -> Response {
 /// Checks the credentials (rate-limited per client address) and sets the session cookie.
 async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
     let auth = &state.auth;
-    let ip = client_ip(req.headers(), peer(&req), auth.behind_proxy);
+    // IPv6 clients by their /64: one host has millions of addresses.
+    let ip = crate::connection::address_key(client_ip(req.headers(), peer(&req), auth.behind_proxy));
     if let Err(wait) = auth.limiter.check(ip) {
         return Err(too_many(wait));
     }
@@ -59,12 +60,14 @@ async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Respons
     if !auth.has_login() {
         return Err(ApiError::new(ErrorCode::LoginNotConfigured, "no login is configured on this server"));
     }
+    // Counted now, before the check: attempts that were all waiting on their bodies meet one by one here.
+    let penalty = auth.limiter.attempt(ip).map_err(too_many)?;
     if !auth.login_matches(&creds.username, &creds.password) {
         tracing::warn!(client = %ip, "failed login");
-        if let Some(wait) = auth.limiter.failed(ip) {
-            return Err(too_many(wait));
-        }
-        return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
+        return Err(match penalty {
+            Some(wait) => too_many(wait),
+            None => ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password"),
+        });
     }
     auth.limiter.succeeded(ip);
     let token = auth.sessions.create();

@@ -1,11 +1,12 @@
 //! The router: every route, and the layers around them (request ids, logs without secrets, body limit,
-//! authentication, CORS allow-list, OpenAI-shaped transport errors).
+//! authentication, CORS allow-list, OpenAI-shaped transport errors, security headers on every response).
 
 pub mod health;
 pub mod jan;
 pub mod json_body;
 pub mod openai;
 pub mod registry;
+mod security_headers;
 pub mod sse;
 mod transport_errors;
 pub mod ui;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         )
         // The limit of bodies read by extractors (`ApiJson`); a model upload reads its raw body, unlimited.
         .layer(DefaultBodyLimit::max(json_body::limit_bytes(state.config.max_body_mb)))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers::add))
         .with_state(state)
 }
 

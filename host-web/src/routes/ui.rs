@@ -70,7 +70,6 @@ fn serve(path: &str) -> Response {
                     (header::CONTENT_TYPE, mime.as_ref().to_owned()),
                     (header::CACHE_CONTROL, cache.to_owned()),
                     (header::CONTENT_SECURITY_POLICY, CSP.to_owned()),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
                 ],
                 file.data,
             )

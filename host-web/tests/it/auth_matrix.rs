@@ -290,3 +290,118 @@ fn refuses_to_listen_beyond_loopback_without_credentials() {
     assert!(parse(&["--host", "::1"]).check_exposure().is_ok());
     assert!(parse(&["--host", "0.0.0.0", "--username", "u"]).check_exposure().is_err(), "a username alone is no login");
 }
+
+/// Every response (the UI, the API, the login, a 404, a 405, a refusal) carries Referrer-Policy and nosniff;
+/// Strict-Transport-Security only where the server is reached over HTTPS (behind a TLS proxy here).
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let requests = || {
+        [
+            get("/").header(header::ACCEPT, "text/html").body(Body::empty()).unwrap(),
+            get("/login").body(Body::empty()).unwrap(),
+            get("/health").body(Body::empty()).unwrap(),
+            get("/v1/models").body(Body::empty()).unwrap(),
+            get("/v1/no-such-route")
+                .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+                .body(Body::empty())
+                .unwrap(),
+            get("/api/login").body(Body::empty()).unwrap(),
+            post("/api/login").body(Body::from("{")).unwrap(),
+        ]
+    };
+    let (_d1, plain) = secured().await;
+    let (_d2, proxied) =
+        state(&["--username", USER, "--password", PASS, "--api-keys", KEY, "--behind-https-proxy"]).await;
+    for (s, hsts) in [(&plain, false), (&proxied, true)] {
+        for req in requests() {
+            let what = format!("{} {}", req.method(), req.uri());
+            let sent = send(s, req).await;
+            assert_eq!(
+                sent.headers.get(header::REFERRER_POLICY).map(|v| v.as_bytes()),
+                Some(&b"no-referrer"[..]),
+                "{what}"
+            );
+            assert_eq!(
+                sent.headers.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()),
+                Some(&b"nosniff"[..]),
+                "{what}"
+            );
+            assert_eq!(sent.headers.contains_key(header::STRICT_TRANSPORT_SECURITY), hsts, "{what} ({})", sent.status);
+        }
+    }
+}
+
+/// Jan's GET that starts a download is a change of state: open on loopback, a cross-site page cannot start one
+/// (an `<img>` sends `Sec-Fetch-Site: cross-site` and no Origin), nor can an Origin with another scheme; the same
+/// origin can, by GET or by the POST the UI sends. Refusals are 403 `cross_origin` before any folder is made.
+#[tokio::test]
+async fn cross_site_requests_cannot_start_downloads_and_origins_match_with_their_scheme() {
+    let (dir, s) = state(&[]).await;
+    let download = |method: &str, headers: &[(&str, &str)]| {
+        let mut b = get("/v1/models/download/no-such-model").method(method);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    for (what, headers) in [
+        ("an <img> on another site", vec![("sec-fetch-site", "cross-site")]),
+        ("a page on a sibling site", vec![("sec-fetch-site", "same-site")]),
+        ("a cross-site fetch", vec![("origin", "http://evil.com"), ("sec-fetch-site", "cross-site")]),
+        ("another scheme, same host and port", vec![("origin", "evil://127.0.0.1:1337")]),
+        ("https to an http server", vec![("origin", "https://127.0.0.1:1337")]),
+    ] {
+        for method in ["GET", "POST"] {
+            let sent = send(&s, download(method, &headers)).await;
+            assert_eq!(
+                (sent.status, sent.code().as_str()),
+                (StatusCode::FORBIDDEN, "cross_origin"),
+                "{method}: {what}"
+            );
+        }
+    }
+    assert!(!dir.path().join("models").join("no-such-model").exists(), "no folder left behind");
+    for (what, headers) in [
+        ("the UI", vec![("origin", "http://127.0.0.1:1337"), ("sec-fetch-site", "same-origin")]),
+        ("a typed address", vec![("sec-fetch-site", "none")]),
+        ("curl", vec![]),
+    ] {
+        for method in ["GET", "POST"] {
+            let sent = send(&s, download(method, &headers)).await;
+            assert_eq!(sent.status, StatusCode::NOT_FOUND, "{method}: {what}: {}", sent.code());
+        }
+    }
+    // Reads stay open to any page's navigation (nothing changes).
+    let read = send(&s, get("/v1/models").header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap()).await;
+    assert_eq!(read.status, StatusCode::OK);
+}
+
+/// The login race: 30 attempts from one address that all arrived before their bodies (so all were before any
+/// failure was counted) are counted as their bodies come, so 29 wrong passwords and then the right one do not
+/// get a session: the right one waits out the backoff like any other.
+#[tokio::test]
+async fn login_attempts_waiting_on_their_bodies_are_counted_one_by_one() {
+    let (_dir, s) = secured().await;
+    let mut feeds = Vec::new();
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+        let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+        let req = post("/api/login").body(body).unwrap();
+        let state = s.clone();
+        answers.push(tokio::spawn(async move { send(&state, req).await.status }));
+        feeds.push(tx);
+    }
+    // Every request is in the handler, waiting on its body, before any password is checked.
+    tokio::task::yield_now().await;
+    let mut statuses = Vec::new();
+    for (i, (feed, answer)) in feeds.into_iter().zip(answers).enumerate() {
+        let password = if i == 29 { PASS } else { "wrong" };
+        let body = serde_json::json!({"username": USER, "password": password}).to_string();
+        feed.send(Ok(body.into_bytes())).await.unwrap();
+        drop(feed);
+        statuses.push(answer.await.unwrap());
+    }
+    assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}

@@ -148,3 +148,82 @@ async fn an_open_event_stream_does_not_hold_up_shutdown() {
     assert!(status.success(), "{logs}");
     assert!(started.elapsed() < Duration::from_secs(10), "shutdown took {:?}", started.elapsed());
 }
+
+/// Sends `GET /health` on `stream` (kept alive): whether a response came back before the connection closed.
+async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 1024];
+    match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+        Ok(Ok(n)) => buf[..n].starts_with(b"HTTP/1.1 200"),
+        _ => false,
+    }
+}
+
+/// A connection that answers, opened from 127.0.0.1 (tried until one is admitted: the connections of a client
+/// that just went away are released as the server notices).
+async fn admitted(port: u16) -> tokio::net::TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        if answers(&mut stream).await {
+            return stream;
+        }
+        assert!(Instant::now() < deadline, "no connection admitted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A request head fed one line at a time is closed once JAN_HEADER_TIMEOUT_SECS has passed, however long it
+/// would go on (before, each line kept it open).
+#[tokio::test]
+async fn a_slow_request_head_is_closed_at_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(dir.path(), &[], &[("JAN_HEADER_TIMEOUT_SECS", "1")]).await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let started = Instant::now();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+    let mut buf = [0u8; 256];
+    let closed = loop {
+        assert!(started.elapsed() < Duration::from_secs(10), "the slow head was never cut off");
+        if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            break started.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break started.elapsed(),
+            Ok(Ok(_)) => {} // a 408, then the close
+            Err(_) => {}
+        }
+    };
+    assert!(closed >= Duration::from_millis(900), "closed only after the timeout ({closed:?})");
+    // A kept-alive connection left idle goes too, and a prompt client is unaffected.
+    let mut idle = admitted(server.port).await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "an idle kept-alive connection is closed at the header timeout");
+}
+
+/// One address gets JAN_MAX_CONNECTIONS_PER_IP connections at once; the next is closed as it is accepted while
+/// the others go on working, and a closed one's place is taken again.
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(dir.path(), &[], &[("JAN_MAX_CONNECTIONS_PER_IP", "3")]).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(admitted(server.port).await);
+    }
+    let mut over = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), over.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0) | Err(_))), "the fourth connection is closed at once: {n:?}");
+    for stream in &mut held {
+        assert!(answers(stream).await, "the admitted ones still work");
+    }
+    held.pop();
+    held.push(admitted(server.port).await);
+}

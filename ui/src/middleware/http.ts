@@ -167,7 +167,7 @@ export class HttpClient implements JanClient {
     return this.list('v1/catalog');
   }
   downloadModel(id: string): Promise<DownloadStarted> {
-    return this.json('GET', `v1/models/download/${enc(id)}`);
+    return this.json('POST', `v1/models/download/${enc(id)}`);
   }
   listDownloads(): Promise<DownloadProgress[]> {
     return this.list('api/downloads');

@@ -29,6 +29,7 @@ pub fn routes() -> Routes {
         .put("/v1/models/{id}/start", start_model)
         .put("/v1/models/{id}/stop", stop_model)
         .get("/v1/models/download/{id}", download_model)
+        .post("/v1/models/download/{id}", download_model)
         // Other methods on this path are the `{id}` routes for a model named "import".
         .route("post", UPLOAD_PATH, post(import_model).fallback(model_named_import))
         .get("/v1/catalog", catalog)
