@@ -38,6 +38,8 @@ pub struct Admission {
 #[derive(Debug, Default)]
 struct Open {
     total: usize,
+    /// Whether the total's refusal was logged since the server was last under it (a flood logs one line).
+    total_warned: bool,
     /// Per address key: its open connections, and whether its refusal was logged since it last had none.
     by_address: HashMap<IpAddr, (usize, bool)>,
 }
@@ -52,11 +54,16 @@ impl Admission {
         let key = address_key(peer);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if open.total >= self.total {
+            let first = !open.total_warned;
+            open.total_warned = true;
             drop(open);
-            tracing::warn!(
-                limit = self.total,
-                "connection refused: the server has its most connections open (JAN_MAX_CONNECTIONS)"
-            );
+            if first {
+                tracing::warn!(
+                    limit = self.total,
+                    "connections refused: the server has its most connections open (JAN_MAX_CONNECTIONS); logged \
+                     once until it is under the limit again"
+                );
+            }
             return None;
         }
         let entry = open.by_address.entry(key).or_insert((0, false));
@@ -88,6 +95,9 @@ impl Admission {
     fn release(&self, key: IpAddr) {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         open.total = open.total.saturating_sub(1);
+        if open.total < self.total {
+            open.total_warned = false;
+        }
         if let Some(entry) = open.by_address.get_mut(&key) {
             entry.0 = entry.0.saturating_sub(1);
             if entry.0 == 0 {

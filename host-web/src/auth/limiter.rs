@@ -22,6 +22,13 @@ struct Client {
     blocked_until: Option<Instant>,
 }
 
+impl Client {
+    /// How long the client must still wait at `now`, if at all.
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        self.blocked_until.and_then(|u| u.checked_duration_since(now)).filter(|w| !w.is_zero())
+    }
+}
+
 impl Limiter {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Client>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
@@ -29,13 +36,7 @@ impl Limiter {
 
     /// `Err(wait)` when `ip` must wait before trying again.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        match self.map().get(&ip).and_then(|c| c.blocked_until) {
-            Some(until) => match until.checked_duration_since(Instant::now()) {
-                Some(wait) if !wait.is_zero() => Err(wait),
-                _ => Ok(()),
-            },
-            None => Ok(()),
-        }
+        self.map().get(&ip).and_then(|c| c.wait(Instant::now())).map_or(Ok(()), Err)
     }
 
     /// Counts a login attempt before its password is checked, so that attempts already waiting on their bodies
@@ -50,7 +51,7 @@ impl Limiter {
             map.retain(|_, c| c.blocked_until.is_some_and(|u| u > now));
         }
         let client = map.entry(ip).or_insert(Client { failures: 0, blocked_until: None });
-        if let Some(wait) = client.blocked_until.and_then(|u| u.checked_duration_since(now)).filter(|w| !w.is_zero()) {
+        if let Some(wait) = client.wait(now) {
             return Err(wait);
         }
         client.failures += 1;
